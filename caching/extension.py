@@ -1,0 +1,228 @@
+"""The Flask extension: regions from config, and the one flush path.
+
+``CACHE_REGIONS`` maps a label to a dogpile region configuration::
+
+    app.config["CACHE_REGIONS"] = {
+        "default": {"backend": "dogpile.cache.memory", "expiration_time": 60},
+        "shared": {"backend": "dogpile.cache.redis", "expiration_time": 300,
+                   "arguments": {"url": "redis://127.0.0.1:6379/0"}},
+    }
+
+Besides dogpile's ``backend``, ``expiration_time`` and ``arguments``, a
+region takes ``wrap`` (ProxyBackend classes or instances) and
+``namespace`` (the prefix of every stored key, ``"caching:"`` by default).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from dogpile.cache import make_region
+from dogpile.cache.region import CacheRegion
+from flask import Flask, current_app
+from flask_sqlalchemy import SQLAlchemy
+
+from . import invalidation, keys, query, scan
+from .changes import Change
+from .mapping import info_for, model_for_table
+from .serialize import Codec, EntityRef
+from .signals import cache_invalidated
+from .store import Store
+
+log = logging.getLogger("caching")
+
+DEFAULT_REGIONS = {"default": {"backend": "dogpile.cache.memory", "expiration_time": 300}}
+DEFAULT_NAMESPACE = "caching:"
+_ERROR_LOG_INTERVAL = 60.0
+
+
+class Caching:
+    """Flask extension: ``caching.init_app(app, db)``."""
+
+    def __init__(self, app: Flask | None = None, db: SQLAlchemy | None = None) -> None:
+        if app is not None:
+            self.init_app(app, db)
+
+    def init_app(self, app: Flask, db: SQLAlchemy | None) -> None:
+        if db is None:
+            raise TypeError("Caching.init_app needs the Flask-SQLAlchemy instance: init_app(app, db)")
+        app.extensions["caching"] = CachingState(app, db)
+        invalidation.install(db)
+        query.install(db)
+
+    @property
+    def regions(self) -> dict[str, CacheRegion]:
+        """The current app's dogpile regions, by label."""
+        return current_state().regions
+
+    def state(self) -> CachingState:
+        return current_state()
+
+
+def current_state() -> CachingState:
+    """The caching state of the current Flask app."""
+    try:
+        return current_app.extensions["caching"]
+    except KeyError:
+        raise RuntimeError("caching is not set up on this app: call Caching().init_app(app, db)") from None
+
+
+def state_or_none() -> CachingState | None:
+    """The current app's caching state, or None outside an app or without caching."""
+    try:
+        return current_app.extensions.get("caching")
+    except RuntimeError:
+        return None
+
+
+class CachingState:
+    """Per-app regions, stores and the flush path shared by every invalidation."""
+
+    def __init__(self, app: Flask, db: SQLAlchemy) -> None:
+        self.app = app
+        self.db = db
+        self.codec = Codec(app.config.get("SECRET_KEY"), _entity_ref)
+        config = app.config.get("CACHE_REGIONS") or DEFAULT_REGIONS
+        self.namespaces: dict[str, str] = {}
+        self.regions: dict[str, CacheRegion] = {}
+        self.stores: dict[str, Store] = {}
+        for label, region_config in config.items():
+            self.regions[label] = self._make_region(label, dict(region_config))
+            self.stores[label] = Store(label, self.regions[label], self._backend_failed)
+        self.default_label = "default" if "default" in self.regions else next(iter(self.regions))
+        self._last_error_log: dict[tuple[str, str], float] = {}
+        self._models_by_path: dict[str, type] = {}
+
+    def _make_region(self, label: str, config: dict[str, Any]) -> CacheRegion:
+        namespace = config.pop("namespace", DEFAULT_NAMESPACE)
+        self.namespaces[label] = namespace
+        backend = config.pop("backend")
+        arguments = dict(config.pop("arguments", {}))
+        expiration_time = config.pop("expiration_time", None)
+        wrap = config.pop("wrap", ())
+        if config:
+            raise ValueError(f"cache region {label!r}: unknown settings {sorted(config)}")
+        if backend == "dogpile.cache.redis" and expiration_time:
+            # let Redis reclaim what dogpile considers expired
+            arguments.setdefault("redis_expiration_time", int(expiration_time) * 2 + 60)
+        region = make_region(
+            name=label,
+            key_mangler=_key_mangler(namespace),
+            serializer=self.codec.dumps,
+            deserializer=self.codec.loads,
+        )
+        return region.configure(backend, expiration_time=expiration_time, arguments=arguments, wrap=wrap)
+
+    # -- lookups ----------------------------------------------------------
+
+    def store(self, label: str) -> Store:
+        try:
+            return self.stores[label]
+        except KeyError:
+            raise ValueError(
+                f"unknown cache region {label!r}; configured: {', '.join(self.regions)}"
+            ) from None
+
+    def label_for(self, model: type) -> str:
+        return getattr(model, "cache_label", None) or self.default_label
+
+    def model_by_path(self, class_path: str) -> type | None:
+        """The mapped class named ``module.QualName`` in this app's models."""
+        if class_path not in self._models_by_path:
+            for mapper in self.db.Model.registry.mappers:
+                cls = mapper.class_
+                self._models_by_path[f"{cls.__module__}.{cls.__qualname__}"] = cls
+        return self._models_by_path.get(class_path)
+
+    # -- the flush path -----------------------------------------------------
+
+    def flush(
+        self,
+        label: str,
+        logical_keys: Sequence[str],
+        *,
+        model: type | None = None,
+        pk: Any = None,
+    ) -> list[str]:
+        """Flush keys by hand: the same deletion and signal as a commit's."""
+        change = Change(model, label, pk, "manual", set(), dict.fromkeys(logical_keys))
+        self.apply([change], tables=(), bulk_tables=())
+        return list(change.keys)
+
+    def apply(self, changes: Iterable[Change], tables: Iterable[str], bulk_tables: Iterable[str]) -> None:
+        """Delete what committed changes made stale, then announce it."""
+        changes = list(changes)
+        doomed: dict[str, list[str]] = {label: [] for label in self.regions}
+        for change in changes:
+            doomed[self.store(change.label).label].extend(keys.with_guards(change.keys))
+        table_guards = [keys.table_guard_key(t) for t in sorted(set(tables))]
+        for label in doomed:
+            doomed[label].extend(table_guards)
+        for label, region_keys in doomed.items():
+            self.stores[label].delete(list(dict.fromkeys(region_keys)))
+        for table in sorted(set(bulk_tables)):
+            changes.append(self._flush_table(table))
+        for change in changes:
+            cache_invalidated.send(
+                self.app,
+                model=change.model,
+                pk=change.pk,
+                operation=change.operation,
+                columns=tuple(sorted(change.columns)),
+                keys=tuple(change.keys),
+                region=change.label,
+            )
+
+    def _flush_table(self, table: str) -> Change:
+        """Delete every key of a table, after a bulk statement wrote to it."""
+        model = model_for_table(table)
+        label = self.label_for(model) if model else self.default_label
+        region, namespace = self.regions[label], self.namespaces[label]
+        patterns = [
+            f"{scan.escape(namespace + table)}@*",
+            f"{scan.escape(namespace + keys.GUARD_PREFIX + table)}.*",
+        ]
+        for pattern in patterns:
+            try:
+                scan.delete_matching(region, pattern)
+            except Exception as exc:
+                self._backend_failed(label, "delete", exc)
+        return Change(model, label, None, "bulk", set(), {f"{table}.*": None})
+
+    def _backend_failed(self, label: str, operation: str, exc: Exception) -> None:
+        """Log a backend failure at most once a minute per region and operation."""
+        now = time.monotonic()
+        last = self._last_error_log.get((label, operation))
+        if last is None or now - last > _ERROR_LOG_INTERVAL:
+            self._last_error_log[(label, operation)] = now
+            log.warning("cache region %r: %s failed: %s", label, operation, exc)
+
+
+def _key_mangler(namespace: str):
+    """Prefix keys with the namespace and, for model keys, the model's fingerprint."""
+
+    def mangle(key: str) -> str:
+        table, dot, _ = key.partition(".")
+        if dot:
+            model = model_for_table(table)
+            if model is not None:
+                return f"{namespace}{table}@{info_for(model).fingerprint}:{key}"
+        return namespace + key
+
+    return mangle
+
+
+def _entity_ref(value: Any) -> EntityRef | None:
+    """Encode a mapped instance inside a statement result as plain data."""
+    from sqlalchemy import inspect
+
+    state = inspect(value, raiseerr=False)
+    mapper = getattr(state, "mapper", None)
+    if mapper is None:
+        return None
+    info = info_for(mapper.class_)
+    loaded = {k: state.dict[k] for k in info.keys if k in state.dict}
+    return EntityRef(info.class_path, info.fingerprint, loaded)

@@ -1,0 +1,85 @@
+"""The key grammar: human-readable cache keys.
+
+- ``user.id[4]``: the object whose ``id`` is 4;
+- ``user.id[all]``: the primary keys of all users;
+- ``user.views=3[all]``: the primary keys of users with ``views == 3``;
+- ``address.email=a@b.org&user_id=4[all]``: several columns, sorted by name.
+
+Values are rendered canonically (``Decimal('3.50')`` and ``Decimal('3.5')``
+give the same key) and the characters that carry meaning in a key
+(``%&=[]`` and white space) are percent-encoded, so two different filters
+never share a key. Guard keys (``gen:...``) hold the generation token that
+every cached value is tagged with; see :mod:`caching.store`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+GUARD_PREFIX = "gen:"
+STATEMENT_PREFIX = "sql:"
+_SAFE = "@.:-_+!*'(),;/~$^|{}<>?#\"`"
+
+
+def render(value: Any) -> str:
+    """Render a column value the same way wherever it comes from."""
+    if isinstance(value, decimal.Decimal):
+        text = format(value.normalize(), "f") if value.is_finite() else str(value)
+    elif isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.UTC)
+        text = value.isoformat()
+    elif isinstance(value, (datetime.date, datetime.time)):
+        text = value.isoformat()
+    elif isinstance(value, enum.Enum):
+        text = value.name
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        text = bytes(value).hex()
+    elif isinstance(value, uuid.UUID):
+        text = str(value)
+    else:
+        text = str(value)
+    return quote(text, safe=_SAFE)
+
+
+def object_key(table: str, pk_column: str, pk: Any) -> str:
+    """``user.id[4]``."""
+    return f"{table}.{pk_column}[{render(pk)}]"
+
+
+def all_key(table: str, pk_column: str) -> str:
+    """``user.id[all]``: the listing of every primary key."""
+    return f"{table}.{pk_column}[all]"
+
+
+def listing_key(table: str, criteria: Mapping[str, Any]) -> str:
+    """``user.views=3[all]`` or ``address.email=a@b.org&user_id=4[all]``."""
+    terms = "&".join(f"{column}={render(criteria[column])}" for column in sorted(criteria))
+    return f"{table}.{terms}[all]"
+
+
+def guard_key(key: str) -> str:
+    """The key holding the generation token of ``key``."""
+    return GUARD_PREFIX + key
+
+
+def table_guard_key(table: str) -> str:
+    """The generation of a whole table, which statement results depend on."""
+    return GUARD_PREFIX + table
+
+
+def with_guards(keys: Iterable[str]) -> list[str]:
+    """Every key followed by its guard: what a flush deletes."""
+    out: list[str] = []
+    for key in keys:
+        out.append(key)
+        out.append(guard_key(key))
+    return out

@@ -1,0 +1,119 @@
+"""Plain-data serialization of cached values: msgpack, never a bare pickle.
+
+Column values are stored as msgpack with a few extension types for the
+Python types databases return (datetimes, decimals, UUIDs...). Mapped
+instances inside statement results are stored as their class, schema
+fingerprint and column values, and rebuilt into the session by
+:mod:`caching.attach`. A value that plain data cannot express is pickled
+*and signed* with the app's ``SECRET_KEY``; a bad signature reads as a
+miss, so nothing a client can write to a shared backend is unpickled.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import hashlib
+import hmac
+import pickle
+import uuid
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import msgpack
+from dogpile.cache.api import CantDeserializeException
+
+_DATETIME, _DATE, _TIME, _TIMEDELTA, _DECIMAL, _UUID, _SIGNED_PICKLE, _ENTITY = range(1, 9)
+_SIGNATURE_SIZE = hashlib.sha256().digest_size
+
+
+class EntityRef(NamedTuple):
+    """A mapped instance as stored: rebuilt into the session on read."""
+
+    class_path: str
+    fingerprint: str
+    values: dict[str, Any]
+
+
+EntityEncoder = Callable[[Any], "EntityRef | None"]
+
+
+class Codec:
+    """msgpack with extension types, signed pickles as the last resort."""
+
+    def __init__(self, secret_key: str | bytes | None, encode_entity: EntityEncoder) -> None:
+        if isinstance(secret_key, str):
+            secret_key = secret_key.encode()
+        self._signing_key = (
+            hmac.new(secret_key, b"caching.signed-pickle", hashlib.sha256).digest() if secret_key else None
+        )
+        self._encode_entity = encode_entity
+
+    def dumps(self, value: Any) -> bytes:
+        return msgpack.packb(value, default=self._default, use_bin_type=True)
+
+    def loads(self, data: bytes) -> Any:
+        try:
+            return msgpack.unpackb(data, ext_hook=self._ext_hook, raw=False, strict_map_key=False)
+        except CantDeserializeException:
+            raise
+        except Exception as exc:  # any malformed bytes are a miss, never an error
+            raise CantDeserializeException() from exc
+
+    def _default(self, value: Any) -> msgpack.ExtType:
+        if isinstance(value, datetime.datetime):
+            return msgpack.ExtType(_DATETIME, value.isoformat().encode())
+        if isinstance(value, datetime.date):
+            return msgpack.ExtType(_DATE, value.isoformat().encode())
+        if isinstance(value, datetime.time):
+            return msgpack.ExtType(_TIME, value.isoformat().encode())
+        if isinstance(value, datetime.timedelta):
+            parts = (value.days, value.seconds, value.microseconds)
+            return msgpack.ExtType(_TIMEDELTA, msgpack.packb(parts))
+        if isinstance(value, decimal.Decimal):
+            return msgpack.ExtType(_DECIMAL, str(value).encode())
+        if isinstance(value, uuid.UUID):
+            return msgpack.ExtType(_UUID, value.bytes)
+        entity = self._encode_entity(value)
+        if entity is not None:
+            return msgpack.ExtType(_ENTITY, self.dumps(list(entity)))
+        return self._signed_pickle(value)
+
+    def _signed_pickle(self, value: Any) -> msgpack.ExtType:
+        if self._signing_key is None:
+            raise TypeError(
+                f"cannot cache a {type(value).__name__} as plain data; set SECRET_KEY "
+                "to allow signed pickles for such values"
+            )
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        signature = hmac.new(self._signing_key, payload, hashlib.sha256).digest()
+        return msgpack.ExtType(_SIGNED_PICKLE, signature + payload)
+
+    def _ext_hook(self, code: int, data: bytes) -> Any:
+        if code == _DATETIME:
+            return datetime.datetime.fromisoformat(data.decode())
+        if code == _DATE:
+            return datetime.date.fromisoformat(data.decode())
+        if code == _TIME:
+            return datetime.time.fromisoformat(data.decode())
+        if code == _TIMEDELTA:
+            days, seconds, microseconds = msgpack.unpackb(data)
+            return datetime.timedelta(days=days, seconds=seconds, microseconds=microseconds)
+        if code == _DECIMAL:
+            return decimal.Decimal(data.decode())
+        if code == _UUID:
+            return uuid.UUID(bytes=data)
+        if code == _ENTITY:
+            return EntityRef(*self.loads(data))
+        if code == _SIGNED_PICKLE:
+            return self._verified_unpickle(data)
+        raise CantDeserializeException()
+
+    def _verified_unpickle(self, data: bytes) -> Any:
+        signature, payload = data[:_SIGNATURE_SIZE], data[_SIGNATURE_SIZE:]
+        if self._signing_key is None:
+            raise CantDeserializeException()
+        expected = hmac.new(self._signing_key, payload, hashlib.sha256).digest()
+        if not hmac.compare_digest(signature, expected):
+            raise CantDeserializeException()
+        return pickle.loads(payload)  # noqa: S301 - signed by this app's SECRET_KEY

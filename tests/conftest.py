@@ -1,0 +1,218 @@
+"""Fixtures: an app on SQLite with the demo models, run on each cache backend.
+
+Cache tests run twice, on the memory backend and on a real Redis: the one
+named by ``CACHE_TEST_REDIS_URL``, or a ``redis-server`` the session starts
+on a free loopback port. Without one, Redis tests skip locally and fail in
+CI (``CI=true``). ``CACHE_TEST_DATABASE_URL`` points the tests at another
+database (e.g. PostgreSQL) instead of a temporary SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from dogpile.cache.proxy import ProxyBackend
+from flask import Flask
+from sqlalchemy import event, text
+
+from dashboard.extensions import caching, db
+from dashboard.models import Address, User
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+class CountingProxy(ProxyBackend):
+    """Counts backend round trips by method name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    def _count(name: str):  # noqa: N805 - builds methods at class creation
+        def method(self: CountingProxy, *args: Any) -> Any:
+            self.calls[name] += 1
+            return getattr(self.proxied, name)(*args)
+
+        method.__name__ = name
+        return method
+
+    for _name in (
+        "get",
+        "get_multi",
+        "get_serialized",
+        "get_serialized_multi",
+        "set",
+        "set_multi",
+        "set_serialized",
+        "set_serialized_multi",
+        "delete",
+        "delete_multi",
+    ):
+        locals()[_name] = _count(_name)
+    del _name, _count
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"Redis is required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("CACHE_TEST_REDIS_URL")
+    process = None
+    if not url:
+        executable = shutil.which("redis-server")
+        if executable is None:
+            _unavailable("redis-server is not installed and CACHE_TEST_REDIS_URL is not set")
+        port = _free_port()
+        process = subprocess.Popen(
+            [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    else:
+        _unavailable(f"no Redis answers at {url}")
+    yield url
+    if process is not None:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """A region configuration for each backend the cache tests run on."""
+    if request.param == "memory":
+        return {"backend": "dogpile.cache.memory", "expiration_time": 300}
+    url = request.getfixturevalue("redis_url")
+    redis.Redis.from_url(url).flushdb()
+    return {"backend": "dogpile.cache.redis", "expiration_time": 300, "arguments": {"url": url}}
+
+
+@pytest.fixture
+def counter() -> CountingProxy:
+    return CountingProxy()
+
+
+def make_app(database_url: str, regions: dict[str, Any]) -> Flask:
+    app = Flask("tests")
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SECRET_KEY="tests-secret",
+        CACHE_REGIONS=regions,
+    )
+    db.init_app(app)
+    caching.init_app(app, db)
+    return app
+
+
+@pytest.fixture
+def database_url(tmp_path: Any) -> str:
+    return os.environ.get("CACHE_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def app(backend: dict[str, Any], counter: CountingProxy, database_url: str) -> Iterator[Flask]:
+    app = make_app(database_url, {"default": {**backend, "wrap": [counter]}})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def region(app: Flask) -> Any:
+    return caching.regions["default"]
+
+
+class SQLCounter:
+    """The SQL statements the engine ran, as the test sees them."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+
+@pytest.fixture
+def sql(app: Flask) -> Iterator[SQLCounter]:
+    counter = SQLCounter()
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        counter.statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield counter
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+def fresh_session() -> None:
+    """End the request: the next read starts with an empty identity map."""
+    db.session.remove()
+
+
+@pytest.fixture
+def users(app: Flask) -> list[int]:
+    """Ten users: views 3 for ids 1-5, 4 for ids 6-10; two addresses for user 4."""
+    for i in range(1, 11):
+        db.session.add(User(username=f"user{i}", email=f"user{i}@example.org", views=3 if i <= 5 else 4))
+    db.session.add_all([Address(user_id=4, email="a@b.org"), Address(user_id=4, email="c@d.org")])
+    db.session.commit()
+    fresh_session()
+    return list(range(1, 11))
+
+
+@pytest.fixture
+def invalidations(app: Flask) -> Iterator[list[dict[str, Any]]]:
+    """Every ``cache_invalidated`` signal sent during the test."""
+    from caching.signals import cache_invalidated
+
+    received: list[dict[str, Any]] = []
+
+    def receive(sender: Any, **payload: Any) -> None:
+        received.append(payload)
+
+    cache_invalidated.connect(receive, weak=False)
+    yield received
+    cache_invalidated.disconnect(receive)
+
+
+def execute_sql(statement: str) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text(statement))
