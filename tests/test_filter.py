@@ -90,7 +90,9 @@ def test_unknown_column_names_model_and_column(users):
 
 
 def test_undeclared_column_set_is_refused(users):
-    with pytest.raises(ValueError, match=r"User\.cache\.filter: columns \('email', 'views'\) are not declared"):
+    with pytest.raises(
+        ValueError, match=r"User\.cache\.filter: columns \('email', 'views'\) are not declared"
+    ):
         User.cache.filter(views=3, email="user1@example.org")
 
 

@@ -62,7 +62,7 @@ def test_missing_object_returns_none_and_is_cached(users, sql):
 
 def test_entry_is_found_under_the_readable_key(users, region):
     User.cache.get(4)
-    tokens, values = region.get("user.id[4]")
+    _tokens, values = region.get("user.id[4]")
     assert values == [4, "user4", "user4@example.org", 3]
     assert region.get("user.id[5]") is NO_VALUE
 

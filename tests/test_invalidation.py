@@ -20,8 +20,13 @@ def warm(*calls):
 
 
 def test_update_flushes_object_all_and_old_and_new_value_listings(users, region, invalidations):
-    warm(lambda: User.cache.get(4), lambda: User.cache.filter(views=3), lambda: User.cache.filter(views=4),
-         lambda: User.cache.filter(), lambda: User.cache.filter(username="user4"))
+    warm(
+        lambda: User.cache.get(4),
+        lambda: User.cache.filter(views=3),
+        lambda: User.cache.filter(views=4),
+        lambda: User.cache.filter(),
+        lambda: User.cache.filter(username="user4"),
+    )
 
     user = User.cache.get(4)
     user.views = 4
@@ -52,15 +57,24 @@ def test_listings_are_correct_after_an_update(users):
 
 def test_delete_flushes_every_value_listing_of_the_object(users, region, invalidations):
     """The gist flushed none of them: get_history reports nothing changed on delete."""
-    warm(lambda: User.cache.get(3), lambda: User.cache.filter(views=3),
-         lambda: User.cache.filter(username="user3"), lambda: User.cache.filter(email="user3@example.org"))
+    warm(
+        lambda: User.cache.get(3),
+        lambda: User.cache.filter(views=3),
+        lambda: User.cache.filter(username="user3"),
+        lambda: User.cache.filter(email="user3@example.org"),
+    )
 
     db.session.delete(User.cache.get(3))
     db.session.commit()
     fresh_session()
 
-    for key in ("user.id[3]", "user.id[all]", "user.views=3[all]", "user.username=user3[all]",
-                "user.email=user3@example.org[all]"):
+    for key in (
+        "user.id[3]",
+        "user.id[all]",
+        "user.views=3[all]",
+        "user.username=user3[all]",
+        "user.email=user3@example.org[all]",
+    ):
         assert not present(region, key), key
     assert [u.id for u in User.cache.filter(views=3)] == [1, 2, 4, 5]
     assert User.cache.get(3) is None
@@ -84,7 +98,9 @@ def test_insert_flushes_the_new_object_key_not_none(users, region, invalidations
     assert len(User.cache.filter()) == 11
     [signal] = invalidations
     assert (signal["operation"], signal["pk"]) == ("insert", 11)
-    assert {"user.id[11]", "user.id[all]", "user.views=3[all]", "user.username=new[all]"} <= set(signal["keys"])
+    assert {"user.id[11]", "user.id[all]", "user.views=3[all]", "user.username=new[all]"} <= set(
+        signal["keys"]
+    )
 
 
 def test_keys_are_deleted_after_commit_not_at_flush(users, region):
@@ -147,8 +163,12 @@ def test_two_flushes_of_one_object_are_one_signal_with_all_keys(users, invalidat
     db.session.commit()
     [signal] = invalidations
     assert set(signal["columns"]) == {"views", "email"}
-    assert {"user.views=3[all]", "user.views=7[all]", "user.email=user4@example.org[all]",
-            "user.email=new@example.org[all]"} <= set(signal["keys"])
+    assert {
+        "user.views=3[all]",
+        "user.views=7[all]",
+        "user.email=user4@example.org[all]",
+        "user.email=new@example.org[all]",
+    } <= set(signal["keys"])
 
 
 def test_update_of_a_value_never_loaded_still_flushes_its_old_listing(users, region):
@@ -183,8 +203,11 @@ def test_value_assigned_as_string_flushes_the_typed_listing(users, region):
 
 
 def test_moving_an_address_flushes_old_and_new_owner_listings(users, region, invalidations):
-    warm(lambda: Address.cache.filter(user_id=4), lambda: Address.cache.filter(user_id=5),
-         lambda: Address.cache.filter(user_id=4, email="a@b.org"))
+    warm(
+        lambda: Address.cache.filter(user_id=4),
+        lambda: Address.cache.filter(user_id=5),
+        lambda: Address.cache.filter(user_id=4, email="a@b.org"),
+    )
     address = Address.cache.filter(user_id=4)[0]
     address.user = User.cache.get(5)  # through the relationship, not the column
     db.session.commit()
@@ -193,8 +216,12 @@ def test_moving_an_address_flushes_old_and_new_owner_listings(users, region, inv
     assert [a.email for a in Address.cache.filter(user_id=4)] == ["c@d.org"]
     assert [a.email for a in Address.cache.filter(user_id=5)] == ["a@b.org"]
     assert Address.cache.filter(user_id=4, email="a@b.org") == []
-    assert {"address.user_id=4[all]", "address.user_id=5[all]", "address.email=a@b.org&user_id=4[all]",
-            "address.email=a@b.org&user_id=5[all]"} <= set(invalidations[0]["keys"])
+    assert {
+        "address.user_id=4[all]",
+        "address.user_id=5[all]",
+        "address.email=a@b.org&user_id=4[all]",
+        "address.email=a@b.org&user_id=5[all]",
+    } <= set(invalidations[0]["keys"])
 
 
 def test_deleting_a_user_cascades_to_its_address_listings(users, region):
@@ -253,8 +280,14 @@ def test_manual_flush_deletes_the_key_and_sends_the_same_signal(users, region, i
     assert User.cache.flush("user.id[4]") == ["user.id[4]"]
     assert not present(region, "user.id[4]")
     assert invalidations == [
-        {"model": User, "pk": None, "operation": "manual", "columns": (), "keys": ("user.id[4]",),
-         "region": "default"}
+        {
+            "model": User,
+            "pk": None,
+            "operation": "manual",
+            "columns": (),
+            "keys": ("user.id[4]",),
+            "region": "default",
+        }
     ]
 
 

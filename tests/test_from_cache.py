@@ -1,0 +1,124 @@
+"""``FromCache``: any ORM statement's result through a region."""
+
+import pytest
+from sqlalchemy import select
+
+from caching import FromCache
+from caching.mapping import info_for
+from caching.scan import iter_keys
+from dashboard.extensions import db
+from dashboard.models import Address, User
+from tests.conftest import fresh_session
+
+
+def views_3():
+    return db.session.scalars(select(User).where(User.views == 3).options(FromCache("default"))).all()
+
+
+def test_result_is_cached_under_a_hash_of_sql_and_parameters(users, sql, region):
+    assert [u.id for u in views_3()] == [1, 2, 3, 4, 5]
+    assert len(sql) == 1
+    fresh_session()
+    sql.reset()
+
+    cached = views_3()
+
+    assert [(u.id, u.username, u.views) for u in cached] == [(i, f"user{i}", 3) for i in range(1, 6)]
+    assert all(u in db.session for u in cached)
+    assert len(sql) == 0
+    [key] = iter_keys(region, "caching:sql:*")
+    assert len(key) == len("caching:sql:") + 32
+
+
+def test_other_parameters_are_another_key(users, sql):
+    views_3()
+    sql.reset()
+    stmt = select(User).where(User.views == 4).options(FromCache("default"))
+    assert [u.id for u in db.session.scalars(stmt)] == [6, 7, 8, 9, 10]
+    assert len(sql) == 1
+
+
+def test_legacy_query_with_an_explicit_key_and_manual_flush(users, sql, region):
+    top = User.query.options(User.cache.from_cache("top_users")).order_by(User.id.desc()).limit(3).all()
+    assert [u.id for u in top] == [10, 9, 8]
+    fresh_session()
+    sql.reset()
+    assert [u.id for u in User.query.options(User.cache.from_cache("top_users")).limit(3).all()] == [10, 9, 8]
+    assert len(sql) == 0
+    assert region.get("top_users")[1]["keys"] == ["User"]
+
+    User.cache.flush("top_users")
+    User.query.options(User.cache.from_cache("top_users")).all()
+    assert len(sql) == 1
+
+
+def test_a_commit_to_a_table_the_statement_reads_invalidates_it(users, sql):
+    views_3()
+    User.cache.get(6).views = 3
+    db.session.commit()
+    fresh_session()
+    sql.reset()
+    assert [u.id for u in views_3()] == [1, 2, 3, 4, 5, 6]
+    assert len(sql) == 1
+
+
+def test_a_commit_to_a_joined_table_invalidates_it(users, sql):
+    stmt = select(User).join(User.addresses).where(Address.email == "a@b.org").options(FromCache())
+    assert [u.id for u in db.session.scalars(stmt)] == [4]
+    address = Address.cache.filter(user_id=4, email="a@b.org")[0]
+    address.email = "moved@b.org"
+    db.session.commit()
+    fresh_session()
+    assert db.session.scalars(stmt).all() == []
+
+
+def test_column_rows_and_mixed_rows(users, sql):
+    stmt = select(User.username, User.views).where(User.id < 3).order_by(User.id).options(FromCache())
+    assert db.session.execute(stmt).all() == [("user1", 3), ("user2", 3)]
+    fresh_session()
+    sql.reset()
+    rows = db.session.execute(stmt).all()
+    assert [tuple(r) for r in rows] == [("user1", 3), ("user2", 3)]
+    assert rows[0].username == "user1"
+    assert len(sql) == 0
+
+    mixed = select(User, Address.email).join(User.addresses).order_by(Address.id).options(FromCache())
+    db.session.execute(mixed).all()
+    fresh_session()
+    sql.reset()
+    assert [(u.id, email) for u, email in db.session.execute(mixed)] == [(4, "a@b.org"), (4, "c@d.org")]
+    assert len(sql) == 0
+
+
+def test_a_cached_instance_can_be_changed_and_committed(users, invalidations):
+    views_3()
+    fresh_session()
+    user = views_3()[0]
+    user.views = 30
+    db.session.commit()
+    assert invalidations[0]["columns"] == ("views",)
+    fresh_session()
+    assert db.session.get(User, 1).views == 30
+
+
+def test_inside_a_writing_transaction_the_statement_reads_the_database(users, sql):
+    views_3()
+    db.session.add(User(username="new", email="n@example.org", views=3))
+    assert [u.id for u in views_3()][-1] == 11
+    db.session.rollback()
+    fresh_session()
+    assert [u.id for u in views_3()] == [1, 2, 3, 4, 5]
+
+
+def test_entries_of_an_older_model_shape_are_misses(users, sql, monkeypatch):
+    views_3()
+    fresh_session()
+    sql.reset()
+    monkeypatch.setattr(info_for(User), "fingerprint", "0ld5hape")
+    assert [u.id for u in views_3()] == [1, 2, 3, 4, 5]
+    assert len(sql) == 1
+
+
+def test_unknown_region_is_a_clear_error(users):
+    with pytest.raises(ValueError, match=r"unknown cache region 'nowhere'; configured: default"):
+        db.session.scalars(select(User).options(FromCache("nowhere"))).all()

@@ -1,0 +1,103 @@
+"""Cached values are plain data; nothing a client can write is unpickled."""
+
+import datetime
+import decimal
+import json
+import pickle
+import uuid
+
+import msgpack
+import pytest
+from dogpile.cache.api import CantDeserializeException
+
+from caching.mapping import info_for
+from caching.serialize import Codec
+from dashboard.models import User
+from tests.conftest import fresh_session
+
+unpickled = []
+
+
+def _record(what):
+    unpickled.append(what)
+
+
+class Exploit:
+    def __reduce__(self):
+        return (_record, ("pwned",))
+
+
+def no_entities(value):
+    return None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime.datetime(2024, 5, 1, 12, 30, 15, 120),
+        datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.UTC),
+        datetime.date(2024, 5, 1),
+        datetime.time(23, 59, 1),
+        datetime.timedelta(days=2, seconds=5, microseconds=7),
+        decimal.Decimal("3.50"),
+        uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        {"nested": [1, 2.5, None, True, "text", b"bytes"]},
+    ],
+)
+def test_database_types_round_trip_as_plain_data(value):
+    codec = Codec(None, no_entities)
+    assert codec.loads(codec.dumps([value])) == [value]
+
+
+def test_other_objects_need_a_secret_and_are_signed():
+    with pytest.raises(TypeError, match="set SECRET_KEY"):
+        Codec(None, no_entities).dumps(frozenset({1}))
+    codec = Codec("secret", no_entities)
+    data = codec.dumps(frozenset({1}))
+    assert codec.loads(data) == frozenset({1})
+    tampered = data[:-1] + bytes([data[-1] ^ 1])
+    with pytest.raises(CantDeserializeException):
+        codec.loads(tampered)
+    with pytest.raises(CantDeserializeException):
+        Codec("another secret", no_entities).loads(data)
+
+
+def test_garbage_is_a_miss_not_an_error():
+    with pytest.raises(CantDeserializeException):
+        Codec("secret", no_entities).loads(b"\xc1 not msgpack")
+
+
+def stored_key(key):
+    return f"caching:user@{info_for(User).fingerprint}:{key}"
+
+
+def test_backend_holds_msgpack_under_a_fingerprinted_namespace(users, region):
+    User.cache.get(4)
+    raw = region.backend.get_serialized(stored_key("user.id[4]"))
+    metadata, _, payload = raw.partition(b"|")
+    assert "ct" in json.loads(metadata)
+    _tokens, values = msgpack.unpackb(payload)
+    assert values == [4, "user4", "user4@example.org", 3]
+    assert not payload.startswith(b"\x80")  # no pickle protocol header
+
+
+def test_a_pickle_written_to_the_backend_is_never_unpickled(users, region, sql):
+    User.cache.get(4)
+    fresh_session()
+    metadata = json.dumps({"ct": 9e9, "v": 2}).encode()
+    region.backend.set_serialized(stored_key("user.id[4]"), metadata + b"|" + pickle.dumps(Exploit()))
+    sql.reset()
+
+    assert User.cache.get(4).username == "user4"
+
+    assert unpickled == []
+    assert len(sql) == 1  # read as a miss
+
+
+def test_a_changed_model_shape_reads_none_of_the_old_entries(users, sql, monkeypatch):
+    User.cache.get(4)
+    fresh_session()
+    sql.reset()
+    monkeypatch.setattr(info_for(User), "fingerprint", "0ld5hape")
+    assert User.cache.get(4).id == 4
+    assert len(sql) == 1
