@@ -166,6 +166,11 @@ class CachingState:
         for table in sorted(set(bulk_tables)):
             changes.append(self._flush_table(table))
         for change in changes:
+            self._announce(change)
+
+    def _announce(self, change: Change) -> None:
+        """Send ``cache_invalidated``; a failing receiver must not fail the commit."""
+        try:
             cache_invalidated.send(
                 self.app,
                 model=change.model,
@@ -175,6 +180,8 @@ class CachingState:
                 keys=tuple(change.keys),
                 region=change.label,
             )
+        except Exception:
+            log.exception("a cache_invalidated receiver failed for %s", list(change.keys))
 
     def _flush_table(self, table: str) -> Change:
         """Delete every key of a table, after a bulk statement wrote to it."""

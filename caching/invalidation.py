@@ -116,7 +116,7 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         info = info_for(model)
         label = state.label_for(model)
         news = {st: {k: st.dict.get(k, NO_VALUE) for k in info.keys} for st in states if st not in deleted}
-        _fill_unknown(session.connection(), info, news)
+        _fill_unknown(session.connection(bind_arguments={"mapper": info.mapper}), info, news)
         for st in states:
             old = None if st in inserted else _old_values(info, st, fetched_old.get(st, {}))
             change = change_for(info, label, old, news.get(st))

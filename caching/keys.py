@@ -45,9 +45,12 @@ def render(value: Any) -> str:
         text = bytes(value).hex()
     elif isinstance(value, uuid.UUID):
         text = str(value)
+    elif value is None:
+        return "None"
     else:
         text = str(value)
-    return quote(text, safe=_SAFE)
+    text = quote(text, safe=_SAFE)
+    return "%4Eone" if text == "None" else text  # the string "None" is not None
 
 
 def object_key(table: str, pk_column: str, pk: Any) -> str:

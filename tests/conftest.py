@@ -26,6 +26,7 @@ from sqlalchemy import event, text
 
 from dashboard.extensions import caching, db
 from dashboard.models import Address, User
+from tests import models as _test_models  # noqa: F401 - their tables are created too
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -1,0 +1,20 @@
+"""A test-only model: objects named by a unique non-primary column, and
+columns the database fills in (server default) or that hold JSON."""
+
+from sqlalchemy import JSON, DateTime, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from caching import CacheableMixin
+from dashboard.extensions import db
+
+
+class Account(CacheableMixin, db.Model):
+    cache_pk = "login"
+    cache_filters = [("plan", "active")]
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(40), unique=True)
+    plan: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    created = mapped_column(DateTime, server_default=func.current_timestamp())
+    settings = mapped_column(JSON, default=dict)
