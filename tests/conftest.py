@@ -159,24 +159,27 @@ def region(app: Flask) -> Any:
 
 
 class SQLCounter:
-    """The SQL statements the engine ran, as the test sees them."""
+    """The SQL statements the engine ran (identifier quotes removed) and their parameters."""
 
     def __init__(self) -> None:
         self.statements: list[str] = []
+        self.parameters: list[Any] = []
 
     def __len__(self) -> int:
         return len(self.statements)
 
     def reset(self) -> None:
         self.statements.clear()
+        self.parameters.clear()
 
 
 @pytest.fixture
 def sql(app: Flask) -> Iterator[SQLCounter]:
     counter = SQLCounter()
 
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        counter.statements.append(statement)
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        counter.statements.append(statement.replace('"', ""))
+        counter.parameters.append(parameters)
 
     event.listen(db.engine, "before_cursor_execute", record)
     yield counter
