@@ -17,19 +17,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from dogpile.cache import make_region
 from dogpile.cache.region import CacheRegion
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import inspect
 
 from . import invalidation, keys, query, scan
 from .changes import Change
+from .log import InvalidationLog
 from .mapping import info_for, model_for_table
+from .namespace import Namespace, matcher
 from .serialize import Codec, EntityRef
 from .signals import cache_invalidated
+from .stats import RegionStats, StatsProxy
 from .store import Store
 
 log = logging.getLogger("caching")
@@ -79,30 +83,31 @@ def state_or_none() -> CachingState | None:
 
 
 class CachingState:
-    """Per-app regions, stores and the flush path shared by every invalidation."""
+    """Per-app regions, their stats, and the one flush path every invalidation takes."""
 
     def __init__(self, app: Flask, db: SQLAlchemy) -> None:
         self.app = app
         self.db = db
         self.codec = Codec(app.config.get("SECRET_KEY"), _entity_ref)
         config = app.config.get("CACHE_REGIONS") or DEFAULT_REGIONS
-        self.namespaces: dict[str, str] = {}
+        self.namespaces: dict[str, Namespace] = {}
         self.regions: dict[str, CacheRegion] = {}
+        self.stats: dict[str, RegionStats] = {}
         self.stores: dict[str, Store] = {}
         for label, region_config in config.items():
             self.regions[label] = self._make_region(label, dict(region_config))
             self.stores[label] = Store(label, self.regions[label], self._backend_failed)
         self.default_label = "default" if "default" in self.regions else next(iter(self.regions))
+        self.log: InvalidationLog | None = None
         self._last_error_log: dict[tuple[str, str], float] = {}
         self._models_by_path: dict[str, type] = {}
 
     def _make_region(self, label: str, config: dict[str, Any]) -> CacheRegion:
-        namespace = config.pop("namespace", DEFAULT_NAMESPACE)
-        self.namespaces[label] = namespace
+        namespace = self.namespaces[label] = Namespace(config.pop("namespace", DEFAULT_NAMESPACE))
         backend = config.pop("backend")
         arguments = dict(config.pop("arguments", {}))
         expiration_time = config.pop("expiration_time", None)
-        wrap = config.pop("wrap", ())
+        wrap = list(config.pop("wrap", ()))
         if config:
             raise ValueError(f"cache region {label!r}: unknown settings {sorted(config)}")
         if backend == "dogpile.cache.redis" and expiration_time:
@@ -110,11 +115,17 @@ class CachingState:
             arguments.setdefault("redis_expiration_time", int(expiration_time) * 2 + 60)
         region = make_region(
             name=label,
-            key_mangler=_key_mangler(namespace),
+            key_mangler=namespace.mangle,
             serializer=self.codec.dumps,
             deserializer=self.codec.loads,
         )
-        return region.configure(backend, expiration_time=expiration_time, arguments=arguments, wrap=wrap)
+        region.configure(backend, expiration_time=expiration_time, arguments=arguments)
+        client = getattr(region.backend, "writer_client", None)
+        self.stats[label] = RegionStats(label, namespace.meta_prefix, client)
+        # innermost, so other proxies see every call and deletes can UNLINK
+        for proxy in [*wrap, StatsProxy(self.stats[label], namespace.prefix + keys.GUARD_PREFIX)][::-1]:
+            region.wrap(proxy)
+        return region
 
     # -- lookups ----------------------------------------------------------
 
@@ -129,6 +140,11 @@ class CachingState:
     def label_for(self, model: type) -> str:
         return getattr(model, "cache_label", None) or self.default_label
 
+    def redis_client(self, label: str) -> Any | None:
+        """The Redis client of a region on Redis, else None."""
+        backend = scan.actual_backend(self.regions[label])
+        return getattr(backend, "writer_client", None)
+
     def model_by_path(self, class_path: str) -> type | None:
         """The mapped class named ``module.QualName`` in this app's models."""
         if class_path not in self._models_by_path:
@@ -137,36 +153,80 @@ class CachingState:
                 self._models_by_path[f"{cls.__module__}.{cls.__qualname__}"] = cls
         return self._models_by_path.get(class_path)
 
+    def enable_log(self, size: int = 1000) -> InvalidationLog:
+        """Keep an invalidation log, in Redis when the log's region is on Redis."""
+        if self.log is None:
+            label = self.app.config.get("CACHE_LOG_REGION") or self.default_label
+            self.log = InvalidationLog(
+                f"{self.namespaces[label].meta_prefix}log", self.redis_client(label), size
+            )
+            self.log.connect(self.app)
+        return self.log
+
     # -- the flush path -----------------------------------------------------
 
     def flush(
         self,
         label: str,
-        logical_keys: Sequence[str],
+        logical_keys: Iterable[str] = (),
         *,
+        patterns: Iterable[str] = (),
         model: type | None = None,
         pk: Any = None,
+        operation: str = "manual",
     ) -> list[str]:
-        """Flush keys by hand: the same deletion and signal as a commit's."""
-        change = Change(model, label, pk, "manual", set(), dict.fromkeys(logical_keys))
-        self.apply([change], tables=(), bulk_tables=())
-        return list(change.keys)
+        """Delete keys, and every key matching the logical ``patterns``, and announce it.
+
+        Manual flushes from code or the dashboard, and bulk-statement flushes,
+        all take this path: the same deletion, stats and signal.
+        """
+        store = self.store(label)
+        flushed = list(dict.fromkeys(logical_keys))
+        store.delete(keys.with_guards(flushed))
+        for pattern in patterns:
+            for batch in self.matching(label, pattern):
+                if store.delete(keys.with_guards(batch)):
+                    flushed.extend(batch)
+        change = Change(model, label, pk, operation, set(), dict.fromkeys(flushed))
+        self.stats[label].add(invalidated_manual=len(flushed))
+        self._announce(change)
+        return flushed
+
+    def matching(self, label: str, pattern: str) -> Iterator[list[str]]:
+        """Logical keys matching ``pattern``, in batches."""
+        namespace = self.namespaces[label]
+        wanted = matcher(pattern).match
+        batch: list[str] = []
+        for stored in scan.iter_keys(self.regions[label], namespace.stored_pattern(pattern)):
+            key = namespace.unmangle(stored)
+            if key is not None and wanted(key):
+                batch.append(key)
+                if len(batch) >= scan.BATCH:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
 
     def apply(self, changes: Iterable[Change], tables: Iterable[str], bulk_tables: Iterable[str]) -> None:
-        """Delete what committed changes made stale, then announce it."""
+        """After a commit: delete what it made stale, one call per region, then announce it."""
         changes = list(changes)
         doomed: dict[str, list[str]] = {label: [] for label in self.regions}
         for change in changes:
-            doomed[self.store(change.label).label].extend(keys.with_guards(change.keys))
+            self.store(change.label)
+            doomed[change.label].extend(keys.with_guards(change.keys))
+        # statement results depend on table generations, whatever their region
         table_guards = [keys.table_guard_key(t) for t in sorted(set(tables))]
-        for label in doomed:
-            doomed[label].extend(table_guards)
         for label, region_keys in doomed.items():
-            self.stores[label].delete(list(dict.fromkeys(region_keys)))
-        for table in sorted(set(bulk_tables)):
-            changes.append(self._flush_table(table))
+            self.stores[label].delete(list(dict.fromkeys(region_keys + table_guards)))
+            self.stats[label].add(invalidated_auto=len(region_keys) // 2)
         for change in changes:
             self._announce(change)
+        for table in sorted(set(bulk_tables)):
+            model = model_for_table(table)
+            label = self.label_for(model) if model else self.default_label
+            # guards too: a reader may hold a token whose value is not cached
+            patterns = (f"{table}.*", f"{keys.GUARD_PREFIX}{table}.*")
+            self.flush(label, patterns=patterns, model=model, operation="bulk")
 
     def _announce(self, change: Change) -> None:
         """Send ``cache_invalidated``; a failing receiver must not fail the commit."""
@@ -181,23 +241,7 @@ class CachingState:
                 region=change.label,
             )
         except Exception:
-            log.exception("a cache_invalidated receiver failed for %s", list(change.keys))
-
-    def _flush_table(self, table: str) -> Change:
-        """Delete every key of a table, after a bulk statement wrote to it."""
-        model = model_for_table(table)
-        label = self.label_for(model) if model else self.default_label
-        region, namespace = self.regions[label], self.namespaces[label]
-        patterns = [
-            f"{scan.escape(namespace + table)}@*",
-            f"{scan.escape(namespace + keys.GUARD_PREFIX + table)}.*",
-        ]
-        for pattern in patterns:
-            try:
-                scan.delete_matching(region, pattern)
-            except Exception as exc:
-                self._backend_failed(label, "delete", exc)
-        return Change(model, label, None, "bulk", set(), {f"{table}.*": None})
+            log.exception("a cache_invalidated receiver failed for %s", list(change.keys)[:10])
 
     def _backend_failed(self, label: str, operation: str, exc: Exception) -> None:
         """Log a backend failure at most once a minute per region and operation."""
@@ -208,24 +252,8 @@ class CachingState:
             log.warning("cache region %r: %s failed: %s", label, operation, exc)
 
 
-def _key_mangler(namespace: str):
-    """Prefix keys with the namespace and, for model keys, the model's fingerprint."""
-
-    def mangle(key: str) -> str:
-        table, dot, _ = key.partition(".")
-        if dot:
-            model = model_for_table(table)
-            if model is not None:
-                return f"{namespace}{table}@{info_for(model).fingerprint}:{key}"
-        return namespace + key
-
-    return mangle
-
-
 def _entity_ref(value: Any) -> EntityRef | None:
     """Encode a mapped instance inside a statement result as plain data."""
-    from sqlalchemy import inspect
-
     state = inspect(value, raiseerr=False)
     mapper = getattr(state, "mapper", None)
     if mapper is None:

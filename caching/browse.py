@@ -1,0 +1,182 @@
+"""Browsing a region's keys: page by page, with age, TTL, size and a preview.
+
+Keys are listed by a logical pattern (``*`` and ``?`` wildcards): on Redis
+with ``SCAN`` and a cursor, never ``KEYS``; on the memory backend from its
+dict. Values are read straight from the backend, around the stats proxy, so
+browsing does not count as cache traffic, and are decoded with the region's
+codec (never unpickled) into a short text preview.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dogpile.cache.api import NO_VALUE, CantDeserializeException
+from dogpile.cache.backends.redis import RedisBackend
+
+from . import scan
+from .extension import CachingState
+from .keys import GUARD_PREFIX, STATEMENT_PREFIX
+from .mapping import info_for, model_for_table
+from .namespace import matcher
+from .serialize import EntityRef
+
+PREVIEW_CHARS = 160
+MAX_PATTERN = 200
+
+
+class BadPattern(ValueError):  # noqa: N818 - reads as what the user gave
+    """A key pattern or cursor the browser cannot use."""
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    key: str
+    kind: str  # object, listing, statement, guard or other
+    size: int | None
+    age: float | None  # seconds since stored
+    expires_in: float | None  # seconds until dogpile treats it as expired
+    ttl: float | None  # seconds until Redis drops it
+    preview: str
+
+
+def check_pattern(pattern: str) -> str:
+    if not pattern or len(pattern) > MAX_PATTERN or any(ord(c) < 32 for c in pattern):
+        raise BadPattern(f"a key pattern is 1 to {MAX_PATTERN} printable characters; * and ? are wildcards")
+    return pattern
+
+
+def kind_of(key: str) -> str:
+    if key.startswith(GUARD_PREFIX):
+        return "guard"
+    if key.startswith(STATEMENT_PREFIX):
+        return "statement"
+    table, dot, rest = key.partition(".")
+    if dot and model_for_table(table) is not None and rest.endswith("]"):
+        return "listing" if rest.endswith("[all]") else "object"
+    return "other"
+
+
+def browse(
+    state: CachingState,
+    label: str,
+    pattern: str = "*",
+    cursor: str = "0",
+    count: int = 50,
+    guards: bool = False,
+) -> tuple[list[KeyEntry], str | None]:
+    """One page of keys matching ``pattern`` and the cursor of the next page (None at the end)."""
+    check_pattern(pattern)
+    if not cursor.isdigit():
+        raise BadPattern("the page cursor must be a number")
+    keys, next_cursor = _page(state, label, pattern, int(cursor), count, guards)
+    return _describe(state, label, keys), next_cursor
+
+
+def count_matching(state: CachingState, label: str, pattern: str = "*", guards: bool = True) -> int:
+    """How many keys a flush of ``pattern`` would delete (guards included by default)."""
+    check_pattern(pattern)
+    return sum(
+        1
+        for batch in state.matching(label, pattern)
+        for key in batch
+        if guards or not key.startswith(GUARD_PREFIX)
+    )
+
+
+def _page(
+    state: CachingState, label: str, pattern: str, cursor: int, count: int, guards: bool
+) -> tuple[list[str], str | None]:
+    region = state.regions[label]
+    namespace = state.namespaces[label]
+    wanted = matcher(pattern).match
+
+    def keep(stored: str) -> str | None:
+        key = namespace.unmangle(stored)
+        if key is None or not wanted(key) or (not guards and key.startswith(GUARD_PREFIX)):
+            return None
+        return key
+
+    backend = scan.actual_backend(region)
+    stored_pattern = namespace.stored_pattern(pattern)
+    if isinstance(backend, RedisBackend):
+        found: list[str] = []
+        while True:
+            cursor, batch = backend.reader_client.scan(cursor, match=stored_pattern, count=count)
+            found.extend(k for k in (keep(s.decode()) for s in batch) if k is not None)
+            if cursor == 0:
+                return sorted(found), None
+            if len(found) >= count:
+                return sorted(found), str(cursor)
+    matches = sorted(k for k in (keep(s) for s in scan.iter_keys(region, stored_pattern)) if k is not None)
+    end = cursor + count
+    return matches[cursor:end], (str(end) if end < len(matches) else None)
+
+
+def _describe(state: CachingState, label: str, keys: Sequence[str]) -> list[KeyEntry]:
+    if not keys:
+        return []
+    region = state.regions[label]
+    backend = scan.actual_backend(region)
+    stored = [state.namespaces[label].mangle(k) for k in keys]
+    values = backend.get_serialized_multi(stored)
+    ttls: list[Any] = [None] * len(keys)
+    if isinstance(backend, RedisBackend):
+        pipe = backend.reader_client.pipeline(transaction=False)
+        for key in stored:
+            pipe.pttl(key)
+        ttls = [t / 1000 if t >= 0 else None for t in pipe.execute()]
+    now = time.time()
+    entries = []
+    for key, raw, ttl in zip(keys, values, ttls):
+        if raw is NO_VALUE or raw is None:
+            continue  # expired or deleted since the scan
+        age, preview = _decode(state, key, raw, now)
+        expires_in = None if age is None or not region.expiration_time else region.expiration_time - age
+        entries.append(KeyEntry(key, kind_of(key), len(raw), age, expires_in, ttl, preview))
+    return entries
+
+
+def _decode(state: CachingState, key: str, raw: bytes, now: float) -> tuple[float | None, str]:
+    metadata, _, payload = raw.partition(b"|")
+    try:
+        age = now - float(json.loads(metadata)["ct"])
+        value = state.codec.loads(payload)
+    except (ValueError, KeyError, TypeError, CantDeserializeException):
+        return None, "(not a value this cache wrote)"
+    return age, _shorten(_preview(key, value))
+
+
+def _preview(key: str, value: Any) -> str:
+    kind = kind_of(key)
+    if kind == "guard":
+        return f"generation token {value}"
+    data = value[1] if isinstance(value, list) and len(value) == 2 else value
+    if kind == "object":
+        if data is None:
+            return "no such row (a cached miss)"
+        info = info_for(model_for_table(key.partition(".")[0]))
+        return ", ".join(f"{k}={v!r}" for k, v in zip(info.keys, data))
+    if kind == "listing":
+        return f"{len(data)} keys: {', '.join(map(str, data))}"
+    if isinstance(data, dict) and "rows" in data:
+        return f"{len(data['rows'])} rows of {', '.join(data['keys'])}: " + "; ".join(
+            ", ".join(_cell(c) for c in row) for row in data["rows"]
+        )
+    return repr(data)
+
+
+def _cell(cell: Any) -> str:
+    if isinstance(cell, EntityRef):
+        return (
+            f"{cell.class_path.rpartition('.')[2]}({', '.join(f'{k}={v!r}' for k, v in cell.values.items())})"
+        )
+    return repr(cell)
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"

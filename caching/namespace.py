@@ -1,0 +1,76 @@
+"""Where logical keys live in a backend: namespace and model fingerprints.
+
+``user.id[4]`` is stored as ``caching:user@2ed8d827:user.id[4]``: the region's
+namespace, then, for keys of a cacheable model, its table and column
+fingerprint, so entries of an older shape of the model are never read. Guard
+and statement keys carry only the namespace. This module maps keys both
+ways and turns a glob over logical keys into the narrowest stored pattern.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import scan
+from .keys import GUARD_PREFIX
+from .mapping import info_for, model_for_table
+
+_MODEL_PREFIX = re.compile(r"(?P<table>[^@:]+)@[0-9a-f]{8}:")
+_WILDCARD = re.compile(r"[*?]")
+
+
+class Namespace:
+    """Mangles logical keys into stored keys of one region, and back."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        # stats and the log live beside the namespace, not in it: flushing a
+        # region (everything under the prefix) leaves them alone
+        self.meta_prefix = prefix.rstrip(":") + "#"
+
+    def mangle(self, key: str) -> str:
+        """The stored key of a logical key (dogpile's ``key_mangler``)."""
+        table, dot, _ = key.partition(".")
+        if dot:
+            model = model_for_table(table)
+            if model is not None:
+                return f"{self.prefix}{table}@{info_for(model).fingerprint}:{key}"
+        return self.prefix + key
+
+    def unmangle(self, stored: str) -> str | None:
+        """The logical key of a stored key, or None if it is not in this namespace."""
+        if not stored.startswith(self.prefix):
+            return None
+        rest = stored[len(self.prefix) :]
+        match = _MODEL_PREFIX.match(rest)
+        if match and rest[match.end() :].startswith(match["table"] + "."):
+            return rest[match.end() :]
+        return rest
+
+    def stored_pattern(self, pattern: str) -> str:
+        """A stored-key glob matching (at least) the keys that ``pattern`` matches.
+
+        Logical patterns have two wildcards, ``*`` and ``?``; everything else,
+        brackets included, is literal. The literal head narrows the scan:
+        ``user.views=*`` scans ``caching:user@*:user.views=*`` and ``gen:*``
+        scans ``caching:gen:*``; anything else scans the whole namespace.
+        """
+        head = pattern[: m.start()] if (m := _WILDCARD.search(pattern)) else pattern
+        namespace = scan.escape(self.prefix)
+        table, dot, _ = head.partition(".")
+        if dot and model_for_table(table) is not None:
+            return f"{namespace}{scan.escape(table)}@*:{_to_glob(pattern)}"
+        if head.startswith(GUARD_PREFIX):
+            return namespace + _to_glob(pattern)
+        return namespace + "*"
+
+
+def matcher(pattern: str) -> re.Pattern[str]:
+    """A regex for a logical pattern: ``*`` and ``?`` are the only wildcards."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts) + r"\Z", re.DOTALL)
+
+
+def _to_glob(pattern: str) -> str:
+    """A logical pattern as a Redis glob: escape all but ``*`` and ``?``."""
+    return "".join(c if c in "*?" else scan.escape(c) for c in pattern)

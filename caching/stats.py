@@ -1,0 +1,215 @@
+"""Per-region statistics, counted by a dogpile ``ProxyBackend``.
+
+Every backend call passes through :class:`StatsProxy`, which counts hits and
+misses (a miss is ``NO_VALUE``; guard keys are not counted), sets, deletes
+and errors. Counts accumulate in the process and, when the region lives on
+Redis, are pushed in one pipeline every few seconds (never a round trip per
+operation), so the figures cover every worker process. A short time series
+of hits and misses per ten seconds feeds the hit-ratio chart.
+
+On Redis, deletes use ``UNLINK``, which frees memory off the main thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from dogpile.cache.api import NO_VALUE
+from dogpile.cache.backends.redis import RedisBackend
+from dogpile.cache.proxy import ProxyBackend
+
+FIELDS = ("hits", "misses", "sets", "deletes", "errors", "invalidated_auto", "invalidated_manual")
+BUCKET_SECONDS = 10
+SERIES_BUCKETS = 360  # one hour
+PUSH_INTERVAL = 2.0
+
+
+class RegionStats:
+    """Counters of one region, shared through Redis when the region is on Redis."""
+
+    def __init__(self, label: str, meta_prefix: str, redis_client: Any | None = None) -> None:
+        self.label = label
+        self._client = redis_client
+        self._totals_key = f"{meta_prefix}stats:{label}"
+        self._series_key = f"{meta_prefix}series:{label}"
+        self._lock = threading.Lock()
+        self._reset_local()
+
+    def _reset_local(self) -> None:
+        self._pid = os.getpid()
+        self._local: Counter[str] = Counter()
+        self._series: Counter[str] = Counter()
+        self._pushed_at = time.monotonic()
+
+    def add(self, **counts: int) -> None:
+        """Count events; every few seconds, push them to Redis in one pipeline."""
+        bucket = int(time.time()) // BUCKET_SECONDS * BUCKET_SECONDS
+        with self._lock:
+            if self._pid != os.getpid():  # a forked worker starts from zero
+                self._reset_local()
+            self._local.update(counts)
+            for field in ("hits", "misses"):
+                if counts.get(field):
+                    self._series[f"{field[0]}:{bucket}"] += counts[field]
+            due = self._client is not None and time.monotonic() - self._pushed_at >= PUSH_INTERVAL
+        if due:
+            self.push()
+
+    def push(self) -> None:
+        """Send local counts to Redis; kept for the next push if Redis fails."""
+        if self._client is None:
+            return
+        with self._lock:
+            local, series = self._local, self._series
+            self._local, self._series = Counter(), Counter()
+            self._pushed_at = time.monotonic()
+        if not local and not series:
+            return
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for field, count in local.items():
+                pipe.hincrby(self._totals_key, field, count)
+            for field, count in series.items():
+                pipe.hincrby(self._series_key, field, count)
+            pipe.execute()
+        except Exception:
+            with self._lock:
+                self._local.update(local)
+                self._series.update(series)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Totals over all processes, the hit ratio and the hit-ratio series."""
+        self.push()
+        totals: Counter[str] = Counter()
+        series: Counter[str] = Counter()
+        with self._lock:
+            totals.update(self._local)
+            series.update(self._series)
+        if self._client is not None:
+            totals.update({k.decode(): int(v) for k, v in self._client.hgetall(self._totals_key).items()})
+            series.update(self._shared_series())
+        reads = totals["hits"] + totals["misses"]
+        return {
+            **{field: totals[field] for field in FIELDS},
+            "ratio": totals["hits"] / reads if reads else None,
+            "series": _ratio_series(series),
+        }
+
+    def _shared_series(self) -> dict[str, int]:
+        raw = {k.decode(): int(v) for k, v in self._client.hgetall(self._series_key).items()}
+        oldest = time.time() - SERIES_BUCKETS * BUCKET_SECONDS
+        stale = [k for k in raw if int(k.split(":")[1]) < oldest]
+        if stale:
+            self._client.hdel(self._series_key, *stale)
+        return {k: v for k, v in raw.items() if k not in stale}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._reset_local()
+        if self._client is not None:
+            self._client.delete(self._totals_key, self._series_key)
+
+
+def _ratio_series(series: Mapping[str, int]) -> list[tuple[int, float | None, int]]:
+    """``(bucket start, hit ratio, reads)`` for the last hour, oldest first."""
+    now = int(time.time()) // BUCKET_SECONDS * BUCKET_SECONDS
+    points = []
+    for start in range(now - (SERIES_BUCKETS - 1) * BUCKET_SECONDS, now + 1, BUCKET_SECONDS):
+        hits, misses = series.get(f"h:{start}", 0), series.get(f"m:{start}", 0)
+        reads = hits + misses
+        points.append((start, hits / reads if reads else None, reads))
+    return points
+
+
+class StatsProxy(ProxyBackend):
+    """Counts what passes to the backend; guard keys (``gen:``) are not reads."""
+
+    def __init__(self, stats: RegionStats, guard_prefix: str) -> None:
+        super().__init__()
+        self.stats = stats
+        self._guard_prefix = guard_prefix
+
+    def wrap(self, backend: Any) -> StatsProxy:
+        super().wrap(backend)
+        self._redis = backend if isinstance(backend, RedisBackend) else None
+        return self
+
+    def _count_reads(self, keys: Sequence[str], values: Sequence[Any]) -> None:
+        hits = misses = 0
+        for key, value in zip(keys, values):
+            if not key.startswith(self._guard_prefix):
+                if value is NO_VALUE or value is None:
+                    misses += 1
+                else:
+                    hits += 1
+        self.stats.add(hits=hits, misses=misses)
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self.proxied, method)(*args)
+        except Exception:
+            self.stats.add(errors=1)
+            raise
+
+    def _values(self, keys: Iterable[str]) -> list[str]:
+        return [k for k in keys if not k.startswith(self._guard_prefix)]
+
+    def get_serialized_multi(self, keys: Sequence[str]) -> Any:
+        values = self._call("get_serialized_multi", keys)
+        self._count_reads(keys, values)
+        return values
+
+    def get_multi(self, keys: Sequence[str]) -> Any:
+        values = self._call("get_multi", keys)
+        self._count_reads(keys, values)
+        return values
+
+    def get_serialized(self, key: str) -> Any:
+        value = self._call("get_serialized", key)
+        self._count_reads([key], [value])
+        return value
+
+    def get(self, key: str) -> Any:
+        value = self._call("get", key)
+        self._count_reads([key], [value])
+        return value
+
+    def set_serialized_multi(self, mapping: Mapping[str, bytes]) -> None:
+        self._call("set_serialized_multi", mapping)
+        self.stats.add(sets=len(self._values(mapping)))
+
+    def set_multi(self, mapping: Mapping[str, Any]) -> None:
+        self._call("set_multi", mapping)
+        self.stats.add(sets=len(self._values(mapping)))
+
+    def set_serialized(self, key: str, value: bytes) -> None:
+        self._call("set_serialized", key, value)
+        self.stats.add(sets=len(self._values([key])))
+
+    def set(self, key: str, value: Any) -> None:
+        self._call("set", key, value)
+        self.stats.add(sets=len(self._values([key])))
+
+    def delete_multi(self, keys: Sequence[str]) -> None:
+        keys = list(keys)
+        if self._redis is not None:
+            self._unlink(keys)
+        else:
+            self._call("delete_multi", keys)
+        self.stats.add(deletes=len(self._values(keys)))
+
+    def delete(self, key: str) -> None:
+        self.delete_multi([key])
+
+    def _unlink(self, keys: list[str]) -> None:
+        try:
+            if keys:
+                self._redis.writer_client.unlink(*keys)
+        except Exception:
+            self.stats.add(errors=1)
+            raise

@@ -1,0 +1,21 @@
+"""Which keys saving an edit would flush, before the save."""
+
+from caching.preview import keys_for_update
+from dashboard.extensions import db
+from dashboard.models import User
+
+
+def test_preview_lists_what_the_commit_then_flushes(users, invalidations):
+    user = db.session.get(User, 4)
+    preview = keys_for_update(user, {"views": "5", "email": user.email})
+    assert set(preview) == {"user.id[4]", "user.id[all]", "user.views=3[all]", "user.views=5[all]"}
+    user.views = 5
+    db.session.commit()
+    assert set(invalidations[0]["keys"]) == set(preview)
+
+
+def test_no_change_no_keys_and_bad_values_are_ignored(users):
+    user = db.session.get(User, 4)
+    assert keys_for_update(user, {"views": 3}) == []
+    assert keys_for_update(user, {"views": "lots"}) == []
+    assert keys_for_update(user, {"not_a_column": 1}) == []

@@ -1,0 +1,62 @@
+"""Per-region stats counted by the ProxyBackend, shared through Redis."""
+
+from caching import stats as stats_module
+from caching.scan import actual_backend
+from dashboard.extensions import caching, db
+from dashboard.models import User
+from tests.conftest import fresh_session
+
+
+def snapshot():
+    return caching.state().stats["default"].snapshot()
+
+
+def test_hits_misses_sets_and_deletes_are_counted_without_guards(users):
+    User.cache.get(4)  # miss: value and guard missing
+    fresh_session()
+    User.cache.get(4)  # hit
+    User.cache.get(5)  # miss
+    figures = snapshot()
+    assert (figures["hits"], figures["misses"]) == (1, 2)
+    assert figures["sets"] == 2
+    assert figures["ratio"] == 1 / 3
+
+    before = snapshot()
+    User.cache.get(4).views = 9
+    db.session.commit()
+    after = snapshot()
+    # user.id[4], user.id[all], user.views=3[all], user.views=9[all]; guards are not counted
+    assert after["deletes"] - before["deletes"] == 4
+    assert after["invalidated_auto"] - before["invalidated_auto"] == 4
+
+
+def test_manual_flushes_are_counted_apart(users):
+    before = snapshot()
+    User.cache.flush("user.id[4]", "user.id[5]")
+    after = snapshot()
+    assert after["invalidated_manual"] - before["invalidated_manual"] == 2
+    assert after["invalidated_auto"] == before["invalidated_auto"]
+
+
+def test_the_series_holds_the_hit_ratio_per_bucket(users):
+    User.cache.get(4)
+    fresh_session()
+    User.cache.get(4)
+    series = snapshot()["series"]
+    assert len(series) == stats_module.SERIES_BUCKETS
+    _start, ratio, reads = series[-1]
+    assert (ratio, reads) == (0.5, 2)
+    assert all(r is None for _, r, _ in series[:-2])
+
+
+def test_backend_errors_are_counted_and_reads_fall_back_to_the_database(users, monkeypatch, sql):
+    region = caching.regions["default"]
+
+    def broken(*args):
+        raise ConnectionError("backend down")
+
+    monkeypatch.setattr(type(actual_backend(region)), "get_serialized_multi", broken)
+    sql.reset()
+    assert User.cache.get(4).username == "user4"
+    assert len(sql) == 1
+    assert snapshot()["errors"] >= 1
