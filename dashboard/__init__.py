@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 
 from .config import default_config
 from .extensions import caching, db
@@ -25,8 +25,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     caching.init_app(app, db)
 
     from . import commands, models  # noqa: F401 - models register with db
+    from .admin import init_dashboard
     from .views import demo
 
+    init_dashboard(app, db)
     app.register_blueprint(demo.bp)
+    app.add_url_rule("/", "home", lambda: redirect(url_for("admin.index")))
     commands.register(app)
     return app

@@ -1,4 +1,4 @@
-"""CLI commands (Flask's click integration): ``init-db``, ``seed``, ``run``."""
+"""CLI commands (Flask's click integration): ``init-db``, ``seed``, ``create-admin``, ``run``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import random
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
 
+from .auth import create_admin, ensure_admin
 from .extensions import db
 from .models import Address, User
 
@@ -49,22 +51,39 @@ def seed(count: int) -> None:
     click.echo(f"Added {count} users.")
 
 
+@click.command("create-admin")
+@click.argument("name")
+@click.password_option(prompt="Password", confirmation_prompt=True)
+@with_appcontext
+def create_admin_command(name: str, password: str) -> None:
+    """Add an admin (or set the password of an existing one)."""
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="password")
+    db.create_all()
+    create_admin(db, name, password)
+    click.echo(f"Admin {name!r} can log in.")
+
+
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--debug/--no-debug", default=False)
 def run(host: str, port: int, debug: bool) -> None:
-    """Create the tables and demo data if missing, then serve the dashboard."""
+    """Create the tables, demo data and a first admin if missing, then serve the dashboard."""
     app = current_app._get_current_object()
     with app.app_context():
         db.create_all()
         if db.session.query(User.id).first() is None:
             seed_users(50)
             click.echo("Added 50 demo users.")
-    click.echo(f"Dashboard: http://{host}:{port}/")
-    app.run(host=host, port=port, debug=debug, use_reloader=debug)
+        password = ensure_admin(db)
+    if password is not None:
+        click.echo(f"Created the admin account: user 'admin', password {password}  (shown once)")
+    click.echo(f"Dashboard: http://{host}:{port}/admin/  (demo pages: http://{host}:{port}/demo/)")
+    # app.run() refuses to run inside the flask CLI; this is the server it would start
+    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 
 
 def register(app: Flask) -> None:
-    for command in (init_db, seed, run):
+    for command in (init_db, seed, create_admin_command, run):
         app.cli.add_command(command)

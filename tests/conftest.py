@@ -220,3 +220,47 @@ def invalidations(app: Flask) -> Iterator[list[dict[str, Any]]]:
 def execute_sql(statement: str) -> None:
     with db.engine.begin() as conn:
         conn.execute(text(statement))
+
+
+@pytest.fixture
+def dashboard(backend: dict[str, Any], database_url: str) -> Iterator[Flask]:
+    """The demo app, with its dashboard, on each backend, with one admin."""
+    from dashboard import create_app
+    from dashboard.auth import create_admin
+    from tests.dashboard_helpers import ADMIN
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "tests-secret",
+            "CACHE_REGIONS": {"default": backend},
+            "TESTING": True,
+        }
+    )
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        create_admin(db, *ADMIN)
+        for i in range(1, 6):
+            db.session.add(User(username=f"user{i}", email=f"user{i}@example.org", views=3))
+        db.session.commit()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(dashboard: Flask) -> Any:
+    return dashboard.test_client()
+
+
+@pytest.fixture
+def admin(client: Any) -> Any:
+    """A test client logged in as the admin."""
+    from tests.dashboard_helpers import log_in
+
+    assert log_in(client).status_code == 302
+    return client

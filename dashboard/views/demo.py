@@ -1,12 +1,20 @@
-"""The gist's demo pages, reading through ``User.cache`` to generate cache traffic."""
+"""The gist's demo pages, reading through ``User.cache`` to generate cache traffic.
+
+Reading is public; the two writes (update a user, add demo users) are POSTs
+that need a logged-in admin and a CSRF token, like every other write.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, url_for
+from flask_login import login_required
+from werkzeug.wrappers import Response
 
+from ..extensions import db
 from ..models import User
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
+SEED_USERS = 50
 
 
 @bp.get("/")
@@ -22,7 +30,32 @@ def users_with_views(views: int) -> str:
 
 @bp.get("/users/<int:user_id>/")
 def view_user(user_id: int) -> str:
+    return render_template("demo/user.html", user=_user_or_404(user_id))
+
+
+@bp.post("/users/<int:user_id>/update")
+@login_required
+def update_user(user_id: int) -> Response:
+    """Add a view: flushes the user, the ``all`` listing and the old and new views listings."""
+    user = _user_or_404(user_id)
+    user.views += 1
+    db.session.commit()
+    return redirect(url_for("demo.view_user", user_id=user_id))
+
+
+@bp.post("/init-db")
+@login_required
+def init_db() -> Response:
+    """Add demo users, as the gist's ``/init_db/`` did."""
+    from ..commands import seed_users
+
+    db.create_all()
+    seed_users(SEED_USERS)
+    return redirect(url_for("demo.all_users"))
+
+
+def _user_or_404(user_id: int) -> User:
     user = User.cache.get(user_id)
     if user is None:
         abort(404)
-    return render_template("demo/user.html", user=user)
+    return user

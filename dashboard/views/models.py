@@ -1,0 +1,94 @@
+"""CRUD views for cached models, with what each save will and did invalidate."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from typing import Any
+
+from flask import abort, jsonify, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.model.template import LinkRowAction
+from sqlalchemy import String, Text
+from werkzeug.wrappers import Response
+
+from caching.mapping import info_for
+from caching.preview import keys_for_update
+
+from .base import AdminAccess
+
+PREVIEW_EXCLUDE = ("csrf_token",)
+
+
+class CachedModelView(AdminAccess, ModelView):
+    """List, search, filter, sort, page, create, edit, delete and export a cached model.
+
+    Deletes, one or in bulk, go through the ORM so that invalidation fires;
+    the edit form previews the keys a save would flush.
+    """
+
+    can_export = True
+    export_types = ["csv"]
+    can_view_details = True
+    page_size = 20
+    edit_template = "dashboard/model_edit.html"
+
+    def __init__(self, model: type, db: Any, **kwargs: Any) -> None:
+        info = info_for(model)
+        self.column_searchable_list = [
+            k for k in info.keys if isinstance(info.columns[k].type, (String, Text))
+        ]
+        self.column_filters = [k for k in info.keys if k != info.pk and _filterable(info.columns[k])]
+        self.column_default_sort = info.pk
+        self.column_extra_row_actions = [
+            LinkRowAction(
+                "fa fa-history",
+                lambda action, row_id, row: url_for("invalidations.history", model=model.__name__, pk=row_id),
+                title="Cache history",
+            )
+        ]
+        self._db = db
+        super().__init__(model, db, **kwargs)
+
+    def get_one(self, id: Any) -> Any:
+        """The object, or None for an id that is not one (no 500 on a bad URL)."""
+        info = info_for(self.model)
+        if len(info.identity_indexes) != 1:
+            return super().get_one(id)
+        try:
+            pk = info.coerce(info.keys[info.identity_indexes[0]], id)
+        except TypeError:
+            return None
+        return self._db.session.get(self.model, pk)
+
+    def preview_url(self, model: Any) -> str:
+        return url_for(".preview", id=self.get_pk_value(model))
+
+    def history_url(self, model: Any) -> str:
+        return url_for("invalidations.history", model=self.model.__name__, pk=self.get_pk_value(model))
+
+    @expose("/preview/")
+    def preview(self) -> Response:
+        """Keys that saving the form's current values would flush (read-only)."""
+        obj = self.get_one(request.args.get("id", ""))
+        if obj is None:
+            abort(404)
+        values = {k: v for k, v in request.args.items() if k not in PREVIEW_EXCLUDE and k != "id"}
+        return jsonify(keys=keys_for_update(obj, values))
+
+
+def _filterable(column: Any) -> bool:
+    """Flask-Admin has filters for plain scalar columns, not for JSON or pickles."""
+    try:
+        return column.type.python_type in (
+            int,
+            float,
+            str,
+            bool,
+            decimal.Decimal,
+            datetime.date,
+            datetime.datetime,
+        )
+    except NotImplementedError:
+        return False

@@ -1,0 +1,31 @@
+"""Test-client helpers for the dashboard: CSRF tokens and logging in."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask.testing import FlaskClient
+
+ADMIN = ("admin", "correct horse battery")
+_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/admin/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = _TOKEN.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def log_in(client: FlaskClient, username: str = ADMIN[0], password: str = ADMIN[1]) -> Any:
+    """Log in; the session's CSRF token is kept on the client for later POSTs."""
+    token = csrf_token(client)
+    client.csrf_token = token  # type: ignore[attr-defined]
+    return client.post("/admin/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """POST with the session's CSRF token, as the dashboard's own forms do."""
+    token = getattr(client, "csrf_token", None) or csrf_token(client)
+    return client.post(path, data={**(data or {}), "csrf_token": token}, **kwargs)
