@@ -139,7 +139,7 @@ def test_stats_count_hits_and_misses(dashboard, admin):
     assert figures["hits"] > 0 and figures["misses"] > 0
     text = page(admin.get("/admin/"))
     assert f"{figures['ratio'] * 100:.1f}%" in text
-    assert "<polyline" in text
+    assert "<circle" in text
 
 
 def test_history_lists_each_change_of_one_object(dashboard, admin):
@@ -215,3 +215,12 @@ def test_demo_pages_read_through_the_cache_and_update_flushes(dashboard, admin):
     assert "views: 4" in page(admin.get("/demo/users/4/"))
     assert "user4" in page(admin.get("/demo/views/4/"))
     assert "user4" not in page(admin.get("/demo/views/3/"))
+
+
+def test_the_chart_breaks_its_line_where_there_were_no_reads():
+    from dashboard.views.stats import chart
+
+    series = [(0, 1.0, 2), (10, 0.5, 2), (20, None, 0), (30, 0.0, 1), (40, None, 0)]
+    drawn = chart(series)
+    assert drawn["dots"] == [(0.0, 0.0), (180.0, 60.0), (540.0, 120.0)]
+    assert drawn["lines"] == ["0.0,0.0 180.0,60.0"]

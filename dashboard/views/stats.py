@@ -38,7 +38,7 @@ def region_row(label: str) -> dict[str, Any]:
         "label": label,
         "backend": type(backend).__name__,
         "keys": count_matching(state(), label, "*"),
-        "chart": chart_lines(figures.pop("series")),
+        "chart": chart(figures.pop("series")),
         **figures,
     }
     client = state().redis_client(label)
@@ -51,17 +51,19 @@ def region_row(label: str) -> dict[str, Any]:
     return row
 
 
-def chart_lines(series: list[tuple[int, float | None, int]]) -> list[str]:
-    """SVG polyline point lists of the hit ratio, broken where there were no reads."""
-    lines, current = [], []
+def chart(series: list[tuple[int, float | None, int]]) -> dict[str, list[Any]]:
+    """SVG coordinates of the hit ratio: a dot per bucket with reads, lines between neighbours."""
     step = CHART_WIDTH / max(len(series) - 1, 1)
-    for i, (_, ratio, _) in enumerate(series):
-        if ratio is None:
-            if current:
-                lines.append(" ".join(current))
-            current = []
-            continue
-        current.append(f"{i * step:.1f},{(1 - ratio) * CHART_HEIGHT:.1f}")
-    if current:
-        lines.append(" ".join(current))
-    return lines
+    points: list[tuple[float, float] | None] = [
+        None if ratio is None else (round(i * step, 1), round((1 - ratio) * CHART_HEIGHT, 1))
+        for i, (_, ratio, _) in enumerate(series)
+    ]
+    lines, run = [], []
+    for point in [*points, None]:
+        if point is None:
+            if len(run) > 1:
+                lines.append(" ".join(f"{x},{y}" for x, y in run))
+            run = []
+        else:
+            run.append(point)
+    return {"lines": lines, "dots": [p for p in points if p is not None]}

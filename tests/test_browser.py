@@ -1,0 +1,118 @@
+"""The operator's three jobs in a real browser (Playwright driving Debian's chromium).
+
+Log in, edit a user's views from 3 to 4 and see the four keys that edit
+invalidated in the flash and in the log, see them gone from the key browser,
+then flush the region by hand and see its key count drop to 0 and a manual
+entry in the log. With ``SAVE_SCREENSHOTS=1`` the screenshots are copied to
+``docs/`` for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from dashboard.extensions import db
+from dashboard.models import User
+from tests.conftest import IN_CI
+from tests.dashboard_helpers import ADMIN
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+EDITED = 3  # user3 has views 3
+
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail("chromium is required in CI (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(dashboard):
+    """The dashboard served on a free loopback port."""
+    http = make_server("127.0.0.1", 0, dashboard, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join(timeout=10)
+
+
+def test_edit_inspect_and_flush_in_a_browser(browser, server, dashboard, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    # generate cache traffic through the demo pages
+    for path in ("/demo/", "/demo/views/3/", "/demo/views/4/", f"/demo/users/{EDITED}/"):
+        assert page.goto(server + path).status == 200
+
+    page.goto(server + "/admin/")
+    assert "/admin/login" in page.url
+    page.fill("#username", ADMIN[0])
+    page.fill("#password", ADMIN[1])
+    page.click("#submit")
+    page.wait_for_url(server + "/admin/")
+
+    page.goto(f"{server}/admin/user/edit/?id={EDITED}")
+    page.fill("#views", "4")
+    page.wait_for_function(
+        "document.getElementById('preview-keys').textContent.includes('user.views=4[all]')"
+    )
+    page.click("input[type=submit][value=Save]")
+    page.wait_for_selector(".alert-info")
+    flash = page.inner_text(".alert-info")
+    expected = [f"user.id[{EDITED}]", "user.views=3[all]", "user.views=4[all]", "user.id[all]"]
+    for key in expected:
+        assert key in flash
+
+    page.click(".alert-info >> text=log entry")
+    entry = page.inner_text("#log")
+    for key in expected:
+        assert key in entry
+    assert "admin" in entry and "update" in entry
+
+    page.goto(server + "/admin/keys/?pattern=user.*")
+    keys = page.locator("#keys td.key").all_inner_texts()
+    assert keys, "the demo pages cached other user keys"
+    assert not set(expected) & set(keys)
+    page.screenshot(path=tmp_path / "keys.png", full_page=True)
+
+    page.goto(server + "/admin/")
+    assert int(page.inner_text("tr[data-region=default] .region-keys")) > 0
+    page.screenshot(path=tmp_path / "dashboard.png", full_page=True)
+    page.click("tr[data-region=default] button:has-text('Flush region')")
+    page.wait_for_selector(".alert-info")
+    assert page.inner_text("tr[data-region=default] .region-keys") == "0"
+
+    page.goto(server + "/admin/log/?operation=manual")
+    manual = page.locator("tr.log-entry").all_inner_texts()
+    assert len(manual) == 1 and "manual" in manual[0] and "admin" in manual[0]
+
+    with dashboard.app_context():
+        assert db.session.get(User, EDITED).views == 4
+    for name in ("keys.png", "dashboard.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
+        if os.environ.get("SAVE_SCREENSHOTS"):
+            shutil.copy(tmp_path / name, DOCS / name)
+    assert re.search(r"/admin/log/\?operation=manual$", page.url)
