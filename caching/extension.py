@@ -40,6 +40,17 @@ log = logging.getLogger("caching")
 
 DEFAULT_REGIONS = {"default": {"backend": "dogpile.cache.memory", "expiration_time": 300}}
 DEFAULT_NAMESPACE = "caching:"
+REDIS_DEFAULTS = {
+    # an unreachable Redis must cost a request little: fail fast, read the database
+    "socket_timeout": 1.0,
+    "socket_connect_timeout": 1.0,
+    # the herd lock: one loader per key across processes; a dead holder's lock expires
+    "distributed_lock": True,
+    "thread_local_lock": False,
+    "lock_timeout": 10,
+    "lock_sleep": 0.01,
+    "lock_blocking_timeout": 5,
+}
 _ERROR_LOG_INTERVAL = 60.0
 
 
@@ -110,9 +121,11 @@ class CachingState:
         wrap = list(config.pop("wrap", ()))
         if config:
             raise ValueError(f"cache region {label!r}: unknown settings {sorted(config)}")
-        if backend == "dogpile.cache.redis" and expiration_time:
-            # let Redis reclaim what dogpile considers expired
-            arguments.setdefault("redis_expiration_time", int(expiration_time) * 2 + 60)
+        if backend == "dogpile.cache.redis":
+            for name, value in REDIS_DEFAULTS.items():
+                arguments.setdefault(name, value)
+            if expiration_time:  # let Redis reclaim what dogpile considers expired
+                arguments.setdefault("redis_expiration_time", int(expiration_time) * 2 + 60)
         region = make_region(
             name=label,
             key_mangler=namespace.mangle,

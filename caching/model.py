@@ -62,17 +62,17 @@ class Cache:
         pk_attribute = info.attributes[info.pk_index]
         if self._bypass(session):
             return session.scalars(select(self.model).where(pk_attribute == pk)).first()
-        store = state.store(self.label)
-        key = info.object_key(pk)
-        (lookup,) = store.fetch([(key, [keys.guard_key(key)])])
-        if lookup.hit:
-            values = lookup.data
-        else:
-            store.arm([lookup])
+
+        def use(values: list[Any] | None) -> Any:
+            return None if values is None else attach(session, info, dict(zip(info.keys, values)))
+
+        def load() -> tuple[list[Any] | None, Any]:
             row = session.execute(select(*info.attributes).where(pk_attribute == pk)).first()
             values = None if row is None else list(row)
-            store.save(store.entry(lookup, values))
-        return None if values is None else attach(session, info, dict(zip(info.keys, values)))
+            return values, use(values)
+
+        key = info.object_key(pk)
+        return state.store(self.label).read_through(key, [keys.guard_key(key)], load, use)
 
     def filter(
         self,
@@ -100,30 +100,23 @@ class Cache:
             order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
             stmt = select(self.model).filter_by(**criteria).order_by(order).offset(start).limit(count)
             return list(session.scalars(stmt))
+
+        def load() -> tuple[list[Any], list[Any]]:
+            stmt = select(pk_attribute).filter_by(**criteria).order_by(pk_attribute)
+            pks = list(session.scalars(stmt))
+            return pks, pks
+
         store = state.store(self.label)
         key = info.listing_key(criteria)
-        (listing,) = store.fetch([(key, [keys.guard_key(key)])])
-        loaded: dict[str, Any] = {}
-        if listing.hit:
-            pks = listing.data
-        else:
-            store.arm([listing])
-            pks = list(session.scalars(select(pk_attribute).filter_by(**criteria).order_by(pk_attribute)))
-            loaded = store.entry(listing, pks)
+        pks = store.read_through(key, [keys.guard_key(key)], load)
         if order_by == "desc":
             pks = pks[::-1]
         pks = pks[start : None if count is None else start + count]
-        objects = self._objects(store, session, pks, loaded)
+        objects = self._objects(store, session, pks)
         return [objects[p] for p in pks if p in objects]
 
-    def _objects(
-        self, store: Store, session: Session, pks: Sequence[Any], loaded: dict[str, Any]
-    ) -> dict[Any, Any]:
-        """Objects by pk: from the identity map, then the cache, then one IN query.
-
-        ``loaded`` (a listing just read from the database) is stored along
-        the way, sharing a ``set_multi``.
-        """
+    def _objects(self, store: Store, session: Session, pks: Sequence[Any]) -> dict[Any, Any]:
+        """Objects by pk: from the identity map, then the cache, then one IN query."""
         info = self.info
         found: dict[Any, Any] = {}
         wanted = []
@@ -142,9 +135,8 @@ class Cache:
             elif lookup.data is not None:
                 found[pk] = attach(session, info, dict(zip(info.keys, lookup.data)))
         if not misses:
-            store.save(loaded)
             return found
-        store.arm([lookup for _, lookup in misses], also=loaded)
+        store.arm([lookup for _, lookup in misses])
         rows = self._rows_by_pk(session, [pk for pk, _ in misses])
         entries: dict[str, Any] = {}
         for pk, lookup in misses:

@@ -28,6 +28,7 @@ from .attach import attach
 from .invalidation import written_tables
 from .mapping import info_for
 from .serialize import EntityRef
+from .store import MISS
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -89,27 +90,26 @@ def _load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
     tables = statement_tables(statement)
     if tables & written_tables(session) or session.new or session.dirty or session.deleted:
         return None  # the session sees uncommitted data: neither serve nor store
-    store = state.store(option.region)
     key = option.cache_key or statement_key(statement, orm_context.parameters)
-    (lookup,) = store.fetch([(key, [keys.table_guard_key(t) for t in sorted(tables)])])
-    if lookup.hit:
-        result = _rebuild(state, session, lookup.data)
-        if result is not None:
-            return result
-    store.arm([lookup])
-    # values written to the cache must be the database's, not stale identity-map ones
-    frozen = orm_context.invoke_statement(execution_options={"populate_existing": True}).freeze()
-    attributes = dict(frozen._attributes)
-    result_keys = list(frozen.metadata.keys)
-    rows = [list(r) if isinstance(r, Row) else [r] for r in frozen.data]
-    payload = {
-        "keys": result_keys,
-        "single": bool(attributes.get("is_single_entity")),
-        "filtered": bool(attributes.get("filtered")),
-        "rows": rows,
-    }
-    store.save(store.entry(lookup, payload))
-    return frozen()
+
+    def use(payload: Any) -> Any:
+        result = _rebuild(state, session, payload)
+        return MISS if result is None else result
+
+    def load() -> tuple[dict[str, Any], Result[Any]]:
+        # values written to the cache must be the database's, not stale identity-map ones
+        frozen = orm_context.invoke_statement(execution_options={"populate_existing": True}).freeze()
+        attributes = frozen._attributes
+        payload = {
+            "keys": list(frozen.metadata.keys),
+            "single": bool(attributes.get("is_single_entity")),
+            "filtered": bool(attributes.get("filtered")),
+            "rows": [list(r) if isinstance(r, Row) else [r] for r in frozen.data],
+        }
+        return payload, frozen()
+
+    guards = [keys.table_guard_key(t) for t in sorted(tables)]
+    return state.store(option.region).read_through(key, guards, load, use)
 
 
 def _rebuild(state: CachingState, session: Session, payload: Any) -> Result[Any] | None:

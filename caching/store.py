@@ -17,14 +17,19 @@ sharing the backend. A hit stays one backend call.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from dogpile.cache.api import NO_VALUE
 from dogpile.cache.region import CacheRegion
+from dogpile.util import NameRegistry
 
 ErrorHandler = Callable[[str, str, Exception], None]
+MISS = object()
+"""Returned by a ``use`` function for a hit that no longer fits (read it again)."""
 
 
 @dataclass(slots=True)
@@ -45,6 +50,60 @@ class Store:
         self.label = label
         self.region = region
         self._on_error = on_error
+        self._local_locks = NameRegistry(lambda key: threading.Lock())
+
+    def read_through(
+        self,
+        key: str,
+        guards: Sequence[str],
+        load: Callable[[], tuple[Any, Any]],
+        use: Callable[[Any], Any] = lambda data: data,
+    ) -> Any:
+        """The value of one key: ``use(data)`` on a hit, else ``load()`` once for all.
+
+        ``load`` returns ``(data to store, value)``. Concurrent misses of the
+        same key, in any process sharing the backend, wait for the first
+        loader (the herd lock) and then read what it stored.
+        """
+        (lookup,) = self.fetch([(key, guards)])
+        if lookup.hit and (value := use(lookup.data)) is not MISS:
+            return value
+        with self.lock(key) as waited:
+            if waited:
+                (lookup,) = self.fetch([(key, guards)])
+                if lookup.hit and (value := use(lookup.data)) is not MISS:
+                    return value
+            self.arm([lookup])
+            data, value = load()
+            self.save(self.entry(lookup, data))
+            return value
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[bool]:
+        """Hold the herd lock of ``key``; yield whether another loader held it first.
+
+        On Redis this is dogpile's distributed lock (it expires after the
+        region's ``lock_timeout`` if its holder dies); elsewhere a lock per key
+        in this process. A lock that cannot be had at all is skipped.
+        """
+        stored = self.region.key_mangler(key) if self.region.key_mangler else key
+        mutex = self.region.backend.get_mutex(stored) or self._local_locks.get(stored)
+        acquired = waited = False
+        try:
+            acquired = bool(mutex.acquire(False))
+            if not acquired:
+                waited = True
+                acquired = bool(mutex.acquire(True))
+        except Exception as exc:
+            self._on_error(self.label, "lock", exc)
+        try:
+            yield waited
+        finally:
+            if acquired:
+                try:
+                    mutex.release()
+                except Exception as exc:  # e.g. the lock expired meanwhile
+                    self._on_error(self.label, "unlock", exc)
 
     def fetch(self, requests: Sequence[tuple[str, Sequence[str]]]) -> list[Lookup]:
         """Read keys and their guards in one ``get_multi``."""
@@ -69,14 +128,10 @@ class Store:
             lookups.append(Lookup(key, hit, value[1] if hit else None, tokens, arming))
         return lookups
 
-    def arm(self, misses: Iterable[Lookup], also: Mapping[str, Any] = {}) -> None:
-        """Set fresh tokens on missing guards; must run before the database read.
-
-        ``also`` rides along in the same ``set_multi`` (e.g. a listing that
-        was just loaded), saving a round trip.
-        """
+    def arm(self, misses: Iterable[Lookup]) -> None:
+        """Set fresh tokens on missing guards; must run before the database read."""
         misses = [lookup for lookup in misses if lookup.tokens is not None]
-        mapping = dict(also)
+        mapping: dict[str, int] = {}
         for lookup in misses:
             mapping.update(lookup.arming)
         if not mapping:

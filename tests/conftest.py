@@ -37,16 +37,20 @@ class CountingProxy(ProxyBackend):
     def __init__(self) -> None:
         super().__init__()
         self.calls: Counter[str] = Counter()
+        self.writes: list[list[str]] = []  # the keys of each set call
 
     def total(self) -> int:
         return sum(self.calls.values())
 
     def reset(self) -> None:
         self.calls.clear()
+        self.writes.clear()
 
     def _count(name: str):  # noqa: N805 - builds methods at class creation
         def method(self: CountingProxy, *args: Any) -> Any:
             self.calls[name] += 1
+            if name.startswith("set"):
+                self.writes.append(list(args[0]) if isinstance(args[0], dict) else [args[0]])
             return getattr(self.proxied, name)(*args)
 
         method.__name__ = name

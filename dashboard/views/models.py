@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import abort, jsonify, request, url_for
 from flask_admin import expose
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import LinkRowAction
 from sqlalchemy import String, Text
@@ -53,14 +55,31 @@ class CachedModelView(AdminAccess, ModelView):
 
     def get_one(self, id: Any) -> Any:
         """The object, or None for an id that is not one (no 500 on a bad URL)."""
-        info = info_for(self.model)
-        if len(info.identity_indexes) != 1:
+        if len(info_for(self.model).identity_indexes) != 1:
             return super().get_one(id)
+        pk = self._pk_value(id)
+        return None if pk is None else self._db.session.get(self.model, pk)
+
+    def get_list(self, page: int | None, *args: Any, **kwargs: Any) -> Any:
+        """Pages count from 0: a negative page number in the URL reads as the first page."""
+        return super().get_list(max(page or 0, 0), *args, **kwargs)
+
+    @action(
+        "delete", lazy_gettext("Delete"), lazy_gettext("Are you sure you want to delete selected records?")
+    )
+    def action_delete(self, ids: tuple[str, ...]) -> None:
+        """Bulk delete, one ORM delete per object, with ids typed like the primary key
+        (PostgreSQL will not compare an integer column with text)."""
+        if len(info_for(self.model).identity_indexes) == 1:
+            ids = tuple(pk for pk in map(self._pk_value, ids) if pk is not None)
+        super().action_delete(ids)
+
+    def _pk_value(self, id: Any) -> Any:
+        info = info_for(self.model)
         try:
-            pk = info.coerce(info.keys[info.identity_indexes[0]], id)
+            return info.coerce(info.keys[info.identity_indexes[0]], id)
         except TypeError:
             return None
-        return self._db.session.get(self.model, pk)
 
     def preview_url(self, model: Any) -> str:
         return url_for(".preview", id=self.get_pk_value(model))

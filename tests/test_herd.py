@@ -1,0 +1,76 @@
+"""The herd lock: many concurrent misses of one key run one SQL statement."""
+
+import threading
+
+from sqlalchemy import event, select
+
+from caching import FromCache
+from dashboard.extensions import db
+from dashboard.models import User
+
+CALLERS = 20
+
+
+def run_together(app, read):
+    """Call ``read`` from CALLERS threads released at once; return their results."""
+    barrier = threading.Barrier(CALLERS)
+    results: list = [None] * CALLERS
+
+    def call(i):
+        with app.app_context():
+            barrier.wait()
+            results[i] = read()
+            db.session.remove()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(CALLERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def count_selects(app):
+    selects = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    return selects
+
+
+def slow_selects(app, seconds=0.05):
+    """Make each SELECT take a while, so the misses really overlap."""
+    import time
+
+    event.listen(db.engine, "after_cursor_execute", lambda *args: time.sleep(seconds))
+
+
+def test_twenty_concurrent_misses_of_one_object_run_one_query(app, users):
+    selects = count_selects(app)
+    slow_selects(app)
+    results = run_together(app, lambda: User.cache.get(4).username)
+    assert results == ["user4"] * CALLERS
+    assert len(selects) == 1
+
+
+def test_twenty_concurrent_misses_of_one_listing_run_one_pk_query(app, users):
+    User.cache.filter(views=3)  # objects cached; the listing is what the herd misses
+    User.cache.flush("user.views=3[all]")
+    db.session.remove()
+    selects = count_selects(app)
+    slow_selects(app)
+    results = run_together(app, lambda: [u.id for u in User.cache.filter(views=3)])
+    assert results == [[1, 2, 3, 4, 5]] * CALLERS
+    assert len(selects) == 1
+
+
+def test_twenty_concurrent_misses_of_one_statement_run_one_query(app, users):
+    selects = count_selects(app)
+    slow_selects(app)
+    stmt = select(User.username).where(User.id == 4).options(FromCache())
+    results = run_together(app, lambda: db.session.scalars(stmt).all())
+    assert results == [["user4"]] * CALLERS
+    assert len(selects) == 1
