@@ -16,7 +16,6 @@ region takes ``wrap`` (ProxyBackend classes or instances) and
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -51,7 +50,6 @@ REDIS_DEFAULTS = {
     "lock_sleep": 0.01,
     "lock_blocking_timeout": 5,
 }
-_ERROR_LOG_INTERVAL = 60.0
 
 
 class Caching:
@@ -107,10 +105,9 @@ class CachingState:
         self.stores: dict[str, Store] = {}
         for label, region_config in config.items():
             self.regions[label] = self._make_region(label, dict(region_config))
-            self.stores[label] = Store(label, self.regions[label], self._backend_failed)
+            self.stores[label] = Store(label, self.regions[label], self.namespaces[label].stored_pattern("*"))
         self.default_label = "default" if "default" in self.regions else next(iter(self.regions))
         self.log: InvalidationLog | None = None
-        self._last_error_log: dict[tuple[str, str], float] = {}
         self._models_by_path: dict[str, type] = {}
 
     def _make_region(self, label: str, config: dict[str, Any]) -> CacheRegion:
@@ -239,7 +236,10 @@ class CachingState:
             label = self.label_for(model) if model else self.default_label
             # guards too: a reader may hold a token whose value is not cached
             patterns = (f"{table}.*", f"{keys.GUARD_PREFIX}{table}.*")
-            self.flush(label, patterns=patterns, model=model, operation="bulk")
+            try:
+                self.flush(label, patterns=patterns, model=model, operation="bulk")
+            except Exception:  # the keys could not even be listed: flush everything once back
+                self.stores[label].lose_track()
 
     def _announce(self, change: Change) -> None:
         """Send ``cache_invalidated``; a failing receiver must not fail the commit."""
@@ -255,14 +255,6 @@ class CachingState:
             )
         except Exception:
             log.exception("a cache_invalidated receiver failed for %s", list(change.keys)[:10])
-
-    def _backend_failed(self, label: str, operation: str, exc: Exception) -> None:
-        """Log a backend failure at most once a minute per region and operation."""
-        now = time.monotonic()
-        last = self._last_error_log.get((label, operation))
-        if last is None or now - last > _ERROR_LOG_INTERVAL:
-            self._last_error_log[(label, operation)] = now
-            log.warning("cache region %r: %s failed: %s", label, operation, exc)
 
 
 def _entity_ref(value: Any) -> EntityRef | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import threading
 import uuid
 from collections import deque
@@ -24,6 +25,7 @@ from .namespace import matcher
 from .signals import cache_invalidated
 
 MAX_KEYS_PER_ENTRY = 500
+log = logging.getLogger("caching")
 
 
 class InvalidationLog:
@@ -35,6 +37,7 @@ class InvalidationLog:
         self._client = redis_client
         self._local: deque[dict[str, Any]] = deque(maxlen=size)
         self._lock = threading.Lock()
+        self._failing = False
         self.who: Callable[[], str] = lambda: "app"
 
     def connect(self, app: Flask) -> None:
@@ -42,7 +45,14 @@ class InvalidationLog:
         cache_invalidated.connect(self._receive, sender=app, weak=False)
 
     def _receive(self, app: Flask, **payload: Any) -> None:
-        entry = self.record(**payload)
+        try:
+            entry = self.record(**payload)
+        except Exception as exc:  # the log's Redis is down: the write itself went through
+            if not self._failing:
+                log.warning("invalidation log unavailable: %s", exc)
+            self._failing = True
+            return
+        self._failing = False
         if has_request_context():
             g.setdefault("cache_invalidations", []).append(entry)
 

@@ -12,12 +12,21 @@ is armed by the next reader with a fresh random token *before* it reads
 the database, so a token seen before a commit can never reappear after it:
 a value loaded before the commit is never served after it, in any process
 sharing the backend. A hit stays one backend call.
+
+When the backend fails, reads go to the database and nothing is stored;
+after a failure the backend is left alone for ``RETRY_INTERVAL`` seconds, so
+an outage costs requests no timeouts. Deletes that could not be delivered
+are kept (up to ``UNDELIVERED_LIMIT`` keys; beyond that the whole namespace
+is flushed instead) and delivered before this process trusts a cached value
+again. The outage is logged when it starts and when it ends, not per request.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,9 +36,13 @@ from dogpile.cache.api import NO_VALUE
 from dogpile.cache.region import CacheRegion
 from dogpile.util import NameRegistry
 
-ErrorHandler = Callable[[str, str, Exception], None]
+from . import scan
+
+log = logging.getLogger("caching")
 MISS = object()
 """Returned by a ``use`` function for a hit that no longer fits (read it again)."""
+RETRY_INTERVAL = 1.0
+UNDELIVERED_LIMIT = 10_000
 
 
 @dataclass(slots=True)
@@ -44,13 +57,18 @@ class Lookup:
 
 
 class Store:
-    """One region's guarded read-through operations."""
+    """One region's guarded read-through operations, and its health."""
 
-    def __init__(self, label: str, region: CacheRegion, on_error: ErrorHandler) -> None:
+    def __init__(self, label: str, region: CacheRegion, everything: str) -> None:
         self.label = label
         self.region = region
-        self._on_error = on_error
+        self._everything = everything  # a stored-key pattern matching the whole namespace
         self._local_locks = NameRegistry(lambda key: threading.Lock())
+        self._lock = threading.Lock()
+        self._undelivered: dict[str, None] = {}
+        self._lost = False  # more undelivered deletes than we keep: flush everything
+        self._down_since: float | None = None
+        self._last_try = 0.0
 
     def read_through(
         self,
@@ -88,30 +106,21 @@ class Store:
         """
         stored = self.region.key_mangler(key) if self.region.key_mangler else key
         mutex = self.region.backend.get_mutex(stored) or self._local_locks.get(stored)
-        acquired = waited = False
-        try:
-            acquired = bool(mutex.acquire(False))
-            if not acquired:
-                waited = True
-                acquired = bool(mutex.acquire(True))
-        except Exception as exc:
-            self._on_error(self.label, "lock", exc)
+        acquired = self._call("lock", mutex.acquire, False)
+        waited = acquired is False
+        if waited:
+            acquired = self._call("lock", mutex.acquire, True)
         try:
             yield waited
         finally:
             if acquired:
-                try:
-                    mutex.release()
-                except Exception as exc:  # e.g. the lock expired meanwhile
-                    self._on_error(self.label, "unlock", exc)
+                self._call("unlock", mutex.release)  # fails if the lock expired meanwhile
 
     def fetch(self, requests: Sequence[tuple[str, Sequence[str]]]) -> list[Lookup]:
         """Read keys and their guards in one ``get_multi``."""
         guards = list(dict.fromkeys(g for _, gs in requests for g in gs))
-        try:
-            values = self.region.get_multi([key for key, _ in requests] + guards)
-        except Exception as exc:
-            self._on_error(self.label, "read", exc)
+        values = self._call("read", self.region.get_multi, [key for key, _ in requests] + guards)
+        if values is None:
             return [Lookup(key, hit=False) for key, _ in requests]
         current = dict(zip(guards, values[len(requests) :]))
         fresh: dict[str, int] = {}
@@ -150,20 +159,68 @@ class Store:
             self._set_multi(entries)
 
     def delete(self, keys: Sequence[str]) -> bool:
-        """Delete keys in one backend call; False if the backend failed."""
+        """Delete keys in one backend call; if that fails, keep them for later."""
         if not keys:
             return True
-        try:
-            self.region.delete_multi(keys)
-        except Exception as exc:
-            self._on_error(self.label, "delete", exc)
+        if self._call("delete", self.region.delete_multi, keys) is None:
+            self._keep(keys)
             return False
         return True
 
-    def _set_multi(self, mapping: Mapping[str, Any]) -> bool:
-        try:
-            self.region.set_multi(mapping)
-        except Exception as exc:
-            self._on_error(self.label, "write", exc)
+    def lose_track(self) -> None:
+        """Some deletes could not even be listed: flush the namespace once back."""
+        with self._lock:
+            self._lost = True
+
+    def _keep(self, keys: Sequence[str]) -> None:
+        with self._lock:
+            self._undelivered.update(dict.fromkeys(keys))
+            if len(self._undelivered) > UNDELIVERED_LIMIT:
+                self._undelivered.clear()
+                self._lost = True
+
+    def _deliver(self) -> bool:
+        """Send the deletes kept from an outage; True when none is left."""
+        with self._lock:
+            keys, lost = list(self._undelivered), self._lost
+        if lost:
+            done = self._attempt("delete", scan.delete_matching, self.region, self._everything)
+        else:
+            done = self._attempt("delete", self.region.delete_multi, keys)
+        if done is None:
             return False
-        return True
+        with self._lock:
+            for key in keys:
+                self._undelivered.pop(key, None)
+            self._lost = self._lost and not lost
+            return not (self._undelivered or self._lost)
+
+    def _set_multi(self, mapping: Mapping[str, Any]) -> bool:
+        return self._call("write", self.region.set_multi, mapping) is not None
+
+    def _call(self, operation: str, method: Callable[..., Any], *args: Any) -> Any:
+        """A backend call's result (True for None), or None when it could not be made:
+        it failed, the backend rests after a failure, or deletes kept from an
+        outage could not be delivered first."""
+        if self._down_since is not None and time.monotonic() - self._last_try < RETRY_INTERVAL:
+            return None
+        if (self._undelivered or self._lost) and not self._deliver():
+            return None
+        return self._attempt(operation, method, *args)
+
+    def _attempt(self, operation: str, method: Callable[..., Any], *args: Any) -> Any:
+        try:
+            result = method(*args)
+        except Exception as exc:
+            self._last_try = time.monotonic()
+            if self._down_since is None:
+                self._down_since = self._last_try
+                log.warning(
+                    "cache region %r unreachable (%s: %s); reading the database", self.label, operation, exc
+                )
+            return None
+        if self._down_since is not None:
+            down_for = time.monotonic() - self._down_since
+            self._down_since = None
+            log.warning("cache region %r reachable again after %.1f s", self.label, down_for)
+        return True if result is None else result
