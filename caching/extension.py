@@ -16,12 +16,14 @@ region takes ``wrap`` (ProxyBackend classes or instances) and
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from dogpile.cache import make_region
+from dogpile.cache.backends.memory import MemoryBackend
 from dogpile.cache.region import CacheRegion
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import inspect
 
@@ -62,9 +64,12 @@ class Caching:
     def init_app(self, app: Flask, db: SQLAlchemy | None) -> None:
         if db is None:
             raise TypeError("Caching.init_app needs the Flask-SQLAlchemy instance: init_app(app, db)")
-        app.extensions["caching"] = CachingState(app, db)
+        state = app.extensions["caching"] = CachingState(app, db)
         invalidation.install(db)
         query.install(db)
+        if int(os.environ.get("WEB_CONCURRENCY", "1") or 1) > 1:
+            state.warn_if_process_local()
+        app.before_request(state.check_process_model)
 
     @property
     def regions(self) -> dict[str, CacheRegion]:
@@ -108,6 +113,7 @@ class CachingState:
             self.stores[label] = Store(label, self.regions[label], self.namespaces[label].stored_pattern("*"))
         self.default_label = "default" if "default" in self.regions else next(iter(self.regions))
         self.log: InvalidationLog | None = None
+        self._process_model_checked = False
         self._models_by_path: dict[str, type] = {}
 
     def _make_region(self, label: str, config: dict[str, Any]) -> CacheRegion:
@@ -136,6 +142,27 @@ class CachingState:
         for proxy in [*wrap, StatsProxy(self.stats[label], namespace.prefix + keys.GUARD_PREFIX)][::-1]:
             region.wrap(proxy)
         return region
+
+    # -- several processes ----------------------------------------------------
+
+    def check_process_model(self) -> None:
+        """On the first request: warn if several processes serve the app with a process-local cache."""
+        if not self._process_model_checked:
+            self._process_model_checked = True
+            if request.environ.get("wsgi.multiprocess"):
+                self.warn_if_process_local()
+
+    def warn_if_process_local(self) -> None:
+        local = [
+            label for label, r in self.regions.items() if isinstance(scan.actual_backend(r), MemoryBackend)
+        ]
+        if local:
+            log.warning(
+                "cache regions %s use the memory backend while several processes serve this app: "
+                "each process has its own cache and a commit in one does not invalidate the others; "
+                "use Redis (dogpile.cache.redis) for them",
+                ", ".join(local),
+            )
 
     # -- lookups ----------------------------------------------------------
 

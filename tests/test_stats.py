@@ -60,3 +60,13 @@ def test_backend_errors_are_counted_and_reads_fall_back_to_the_database(users, m
     assert User.cache.get(4).username == "user4"
     assert len(sql) == 1
     assert snapshot()["errors"] >= 1
+
+
+def test_memory_backend_under_several_processes_is_warned_about(app, caplog):
+    client = app.test_client()
+    app.add_url_rule("/ping", "ping", lambda: "pong")
+    client.get("/ping", environ_overrides={"wsgi.multiprocess": True})
+    client.get("/ping", environ_overrides={"wsgi.multiprocess": True})
+    warnings = [r for r in caplog.records if "each process has its own cache" in r.getMessage()]
+    is_memory = type(actual_backend(caching.regions["default"])).__name__ == "MemoryBackend"
+    assert len(warnings) == (1 if is_memory else 0)
