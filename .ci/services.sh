@@ -1,5 +1,7 @@
 # Start throwaway Redis and PostgreSQL servers on loopback; source this file.
 #   start_redis PORT       -> exports CACHE_TEST_REDIS_URL
+#   start_redis_cluster PORT -> three cluster nodes on PORT..PORT+2,
+#                            exports CACHE_TEST_REDIS_CLUSTER_URL
 #   start_postgres PORT    -> exports CACHE_TEST_DATABASE_URL
 #   stop_services          -> stops what was started
 # Each server lives in a temporary directory and is stopped by stop_services.
@@ -21,6 +23,28 @@ start_redis() {
     done
     redis-cli -p "$port" ping >/dev/null
     export CACHE_TEST_REDIS_URL="redis://127.0.0.1:$port/0"
+}
+
+start_redis_cluster() {
+    local base=$1 port nodes=()
+    for port in "$base" $((base + 1)) $((base + 2)); do
+        mkdir -p "$SERVICES_DIR/cluster-$port"
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+            --cluster-enabled yes --cluster-config-file "$SERVICES_DIR/cluster-$port/nodes.conf" \
+            --dir "$SERVICES_DIR/cluster-$port" \
+            --pidfile "$SERVICES_DIR/redis-$port.pid" --logfile "$SERVICES_DIR/redis-$port.log"
+        nodes+=("127.0.0.1:$port")
+    done
+    for port in "$base" $((base + 1)) $((base + 2)); do
+        for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    done
+    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+    for _ in $(seq 100); do
+        redis-cli -p "$base" cluster info | grep -q 'cluster_state:ok' && break
+        sleep 0.1
+    done
+    redis-cli -p "$base" cluster info | grep -q 'cluster_state:ok'
+    export CACHE_TEST_REDIS_CLUSTER_URL="redis://127.0.0.1:$base/0"
 }
 
 _pg_bin() {

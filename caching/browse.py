@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from dogpile.cache.api import NO_VALUE, CantDeserializeException
-from dogpile.cache.backends.redis import RedisBackend
+from dogpile.cache.backends.redis import RedisBackend, RedisClusterBackend
 
 from . import scan
 from .extension import CachingState
 from .keys import GUARD_PREFIX, STATEMENT_PREFIX
 from .mapping import info_for, model_for_table
 from .namespace import matcher
+from .redis_proxy import get_many
 from .serialize import EntityRef
 
 PREVIEW_CHARS = 160
@@ -103,7 +104,7 @@ def _page(
 
     backend = scan.actual_backend(region)
     stored_pattern = namespace.stored_pattern(pattern)
-    if isinstance(backend, RedisBackend):
+    if isinstance(backend, RedisBackend) and not isinstance(backend, RedisClusterBackend):
         found: list[str] = []
         while True:
             cursor, batch = backend.reader_client.scan(cursor, match=stored_pattern, count=count)
@@ -123,13 +124,15 @@ def _describe(state: CachingState, label: str, keys: Sequence[str]) -> list[KeyE
     region = state.regions[label]
     backend = scan.actual_backend(region)
     stored = [state.namespaces[label].mangle(k) for k in keys]
-    values = backend.get_serialized_multi(stored)
     ttls: list[Any] = [None] * len(keys)
     if isinstance(backend, RedisBackend):
+        values = get_many(backend.reader_client, stored)
         pipe = backend.reader_client.pipeline(transaction=False)
         for key in stored:
             pipe.pttl(key)
         ttls = [t / 1000 if t >= 0 else None for t in pipe.execute()]
+    else:
+        values = backend.get_serialized_multi(stored)
     now = time.time()
     entries = []
     for key, raw, ttl in zip(keys, values, ttls):

@@ -22,6 +22,7 @@ from typing import Any
 
 from dogpile.cache import make_region
 from dogpile.cache.backends.memory import MemoryBackend
+from dogpile.cache.backends.redis import RedisBackend
 from dogpile.cache.region import CacheRegion
 from flask import Flask, current_app, request
 from flask_sqlalchemy import SQLAlchemy
@@ -32,6 +33,7 @@ from .changes import Change
 from .log import InvalidationLog
 from .mapping import info_for, model_for_table
 from .namespace import Namespace, matcher
+from .redis_proxy import RedisProxy
 from .serialize import Codec, EntityRef
 from .signals import cache_invalidated
 from .stats import RegionStats, StatsProxy
@@ -124,9 +126,12 @@ class CachingState:
         wrap = list(config.pop("wrap", ()))
         if config:
             raise ValueError(f"cache region {label!r}: unknown settings {sorted(config)}")
-        if backend == "dogpile.cache.redis":
+        if backend in ("dogpile.cache.redis", "dogpile.cache.redis_cluster"):
             for name, value in REDIS_DEFAULTS.items():
                 arguments.setdefault(name, value)
+            if backend == "dogpile.cache.redis_cluster":  # its client takes timeouts from here only
+                timeouts = {k: arguments[k] for k in ("socket_timeout", "socket_connect_timeout")}
+                arguments["connection_kwargs"] = {**timeouts, **arguments.get("connection_kwargs", {})}
             if expiration_time:  # let Redis reclaim what dogpile considers expired
                 arguments.setdefault("redis_expiration_time", int(expiration_time) * 2 + 60)
         region = make_region(
@@ -138,8 +143,10 @@ class CachingState:
         region.configure(backend, expiration_time=expiration_time, arguments=arguments)
         client = getattr(region.backend, "writer_client", None)
         self.stats[label] = RegionStats(label, namespace.meta_prefix, client)
-        # innermost, so other proxies see every call and deletes can UNLINK
-        for proxy in [*wrap, StatsProxy(self.stats[label], namespace.prefix + keys.GUARD_PREFIX)][::-1]:
+        proxies = [*wrap, StatsProxy(self.stats[label], namespace.prefix + keys.GUARD_PREFIX)]
+        if isinstance(region.backend, RedisBackend):
+            proxies.append(RedisProxy())  # innermost: UNLINK, and per-slot commands on a cluster
+        for proxy in reversed(proxies):
             region.wrap(proxy)
         return region
 

@@ -100,10 +100,7 @@ def delete_matching(region: CacheRegion, pattern: str) -> int:
 
 
 def _delete_raw(region: CacheRegion, raw_keys: list[str]) -> int:
+    """Delete stored keys through the region's proxies (counted; UNLINK on Redis)."""
     if raw_keys:
-        backend = actual_backend(region)
-        if isinstance(backend, RedisBackend):
-            backend.writer_client.unlink(*raw_keys)
-        else:
-            region.backend.delete_multi(raw_keys)
+        region.backend.delete_multi(raw_keys)
     return len(raw_keys)

@@ -6,8 +6,6 @@ and errors. Counts accumulate in the process and, when the region lives on
 Redis, are pushed in one pipeline every few seconds (never a round trip per
 operation), so the figures cover every worker process. A short time series
 of hits and misses per ten seconds feeds the hit-ratio chart.
-
-On Redis, deletes use ``UNLINK``, which frees memory off the main thread.
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from dogpile.cache.api import NO_VALUE
-from dogpile.cache.backends.redis import RedisBackend
 from dogpile.cache.proxy import ProxyBackend
 
 FIELDS = ("hits", "misses", "sets", "deletes", "errors", "invalidated_auto", "invalidated_manual")
@@ -134,11 +131,6 @@ class StatsProxy(ProxyBackend):
         self.stats = stats
         self._guard_prefix = guard_prefix
 
-    def wrap(self, backend: Any) -> StatsProxy:
-        super().wrap(backend)
-        self._redis = backend if isinstance(backend, RedisBackend) else None
-        return self
-
     def _count_reads(self, keys: Sequence[str], values: Sequence[Any]) -> None:
         hits = misses = 0
         for key, value in zip(keys, values):
@@ -196,20 +188,9 @@ class StatsProxy(ProxyBackend):
         self.stats.add(sets=len(self._values([key])))
 
     def delete_multi(self, keys: Sequence[str]) -> None:
-        keys = list(keys)
-        if self._redis is not None:
-            self._unlink(keys)
-        else:
-            self._call("delete_multi", keys)
+        self._call("delete_multi", keys)
         self.stats.add(deletes=len(self._values(keys)))
 
     def delete(self, key: str) -> None:
-        self.delete_multi([key])
-
-    def _unlink(self, keys: list[str]) -> None:
-        try:
-            if keys:
-                self._redis.writer_client.unlink(*keys)
-        except Exception:
-            self.stats.add(errors=1)
-            raise
+        self._call("delete", key)
+        self.stats.add(deletes=len(self._values([key])))

@@ -98,26 +98,116 @@ def redis_url() -> Iterator[str]:
             stdout=subprocess.DEVNULL,
         )
         url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    else:
-        _unavailable(f"no Redis answers at {url}")
+    _wait_for_redis(url)
     yield url
     if process is not None:
         process.terminate()
         process.wait(timeout=10)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A 3-node Redis Cluster: ``CACHE_TEST_REDIS_CLUSTER_URL``, or one started here."""
+    url = os.environ.get("CACHE_TEST_REDIS_CLUSTER_URL")
+    if url:
+        yield url
+        return
+    executable, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if executable is None or cli is None:
+        _unavailable("redis-server is not installed and CACHE_TEST_REDIS_CLUSTER_URL is not set")
+    directory = tmp_path_factory.mktemp("cluster")
+    ports = _cluster_ports(3)
+    processes = [
+        subprocess.Popen(
+            [
+                executable,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                f"nodes-{port}.conf",
+                "--dir",
+                str(directory),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            _wait_for_redis(f"redis://127.0.0.1:{port}/0")
+        nodes = [f"127.0.0.1:{port}" for port in ports]
+        subprocess.run(
+            [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=ports[0])
+        for _ in range(100):
+            if b"cluster_state:ok" in client.execute_command("CLUSTER INFO"):
+                break
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{ports[0]}/0"
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _cluster_ports(count: int) -> list[int]:
+    """Free ports whose cluster bus ports (port + 10000) are free and valid too."""
+    import random
+
+    ports: list[int] = []
+    while len(ports) < count:
+        port = random.randint(20000, 30000)
+        if port not in ports and all(_port_is_free(p) for p in (port, port + 10000)):
+            ports.append(port)
+    return ports
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _wait_for_redis(url: str) -> None:
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    _unavailable(f"no Redis answers at {url}")
+
+
+def flush_cluster(url: str) -> None:
+    from redis.cluster import RedisCluster
+
+    RedisCluster.from_url(url).flushall(target_nodes=RedisCluster.PRIMARIES)
+
+
+@pytest.fixture(params=["memory", "redis", "redis_cluster"])
 def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
     """A region configuration for each backend the cache tests run on."""
     if request.param == "memory":
         return {"backend": "dogpile.cache.memory", "expiration_time": 300}
+    if request.param == "redis_cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        flush_cluster(url)
+        return {"backend": "dogpile.cache.redis_cluster", "expiration_time": 300, "arguments": {"url": url}}
     url = request.getfixturevalue("redis_url")
     redis.Redis.from_url(url).flushdb()
     return {"backend": "dogpile.cache.redis", "expiration_time": 300, "arguments": {"url": url}}

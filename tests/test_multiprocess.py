@@ -18,27 +18,28 @@ from caching.store import Store
 from dashboard.extensions import db
 from dashboard.models import User
 from tests import workers
-from tests.conftest import make_app
+from tests.conftest import flush_cluster, make_app
 
 MIN_READS = 10_000
 TIME_LIMIT = 150
 
 
-@pytest.fixture
-def shared_app(redis_url, database_url):
-    import redis
+@pytest.fixture(params=["redis", "redis_cluster"])
+def shared_region(request):
+    """A region every process shares: one Redis, or a 3-node Redis Cluster."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    if request.param == "redis":
+        import redis
 
-    redis.Redis.from_url(redis_url).flushdb()
-    app = make_app(
-        database_url,
-        {
-            "default": {
-                "backend": "dogpile.cache.redis",
-                "expiration_time": 300,
-                "arguments": {"url": redis_url},
-            }
-        },
-    )
+        redis.Redis.from_url(url).flushdb()
+    else:
+        flush_cluster(url)
+    return {"backend": f"dogpile.cache.{request.param}", "expiration_time": 300, "arguments": {"url": url}}
+
+
+@pytest.fixture
+def shared_app(shared_region, database_url):
+    app = make_app(database_url, {"default": shared_region})
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -50,13 +51,13 @@ def shared_app(redis_url, database_url):
         db.drop_all()
 
 
-def test_no_stale_read_across_processes(shared_app, redis_url, database_url):
+def test_no_stale_read_across_processes(shared_app, shared_region, database_url):
     context = multiprocessing.get_context("spawn")
     committed, reads, stop = context.Value("q", 0), context.Value("q", 0), context.Value("b", 0)
     results = context.Queue()
     processes = [
         context.Process(
-            target=workers.read_loop, args=(database_url, redis_url, committed, reads, stop, results)
+            target=workers.read_loop, args=(database_url, shared_region, committed, reads, stop, results)
         )
         for _ in range(2)
     ]

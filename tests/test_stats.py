@@ -55,7 +55,10 @@ def test_backend_errors_are_counted_and_reads_fall_back_to_the_database(users, m
     def broken(*args):
         raise ConnectionError("backend down")
 
-    monkeypatch.setattr(type(actual_backend(region)), "get_serialized_multi", broken)
+    proxy = region.backend
+    while not isinstance(proxy, stats_module.StatsProxy):
+        proxy = proxy.proxied
+    monkeypatch.setattr(proxy.proxied, "get_serialized_multi", broken)  # what the stats proxy calls
     sql.reset()
     assert User.cache.get(4).username == "user4"
     assert len(sql) == 1

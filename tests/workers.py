@@ -20,7 +20,7 @@ READS = {
 
 def read_loop(
     database_url: str,
-    redis_url: str,
+    region: dict[str, Any],
     committed: Any,
     reads: Any,
     stop: Any,
@@ -36,16 +36,7 @@ def read_loop(
     """
     from tests.conftest import make_app
 
-    app = make_app(
-        database_url,
-        {
-            "default": {
-                "backend": "dogpile.cache.redis",
-                "expiration_time": 300,
-                "arguments": {"url": redis_url},
-            }
-        },
-    )
+    app = make_app(database_url, {"default": region})
     stale: list[tuple[str, int, int]] = []
     counts = [0] * threads
 
