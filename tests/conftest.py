@@ -14,62 +14,20 @@ import shutil
 import socket
 import subprocess
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
-from dogpile.cache.proxy import ProxyBackend
 from flask import Flask
 from sqlalchemy import event, text
 
+from caching.testing import CountingProxy
 from dashboard.extensions import caching, db
 from dashboard.models import Address, User
 from tests import models as _test_models  # noqa: F401 - their tables are created too
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-class CountingProxy(ProxyBackend):
-    """Counts backend round trips by method name."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: Counter[str] = Counter()
-        self.writes: list[list[str]] = []  # the keys of each set call
-
-    def total(self) -> int:
-        return sum(self.calls.values())
-
-    def reset(self) -> None:
-        self.calls.clear()
-        self.writes.clear()
-
-    def _count(name: str):  # noqa: N805 - builds methods at class creation
-        def method(self: CountingProxy, *args: Any) -> Any:
-            self.calls[name] += 1
-            if name.startswith("set"):
-                self.writes.append(list(args[0]) if isinstance(args[0], dict) else [args[0]])
-            return getattr(self.proxied, name)(*args)
-
-        method.__name__ = name
-        return method
-
-    for _name in (
-        "get",
-        "get_multi",
-        "get_serialized",
-        "get_serialized_multi",
-        "set",
-        "set_multi",
-        "set_serialized",
-        "set_serialized_multi",
-        "delete",
-        "delete_multi",
-    ):
-        locals()[_name] = _count(_name)
-    del _name, _count
 
 
 def _unavailable(reason: str) -> None:
