@@ -9,13 +9,12 @@ codec (never unpickled) into a short text preview.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dogpile.cache.api import NO_VALUE, CantDeserializeException
+from dogpile.cache.api import NO_VALUE
 from dogpile.cache.backends.redis import RedisBackend, RedisClusterBackend
 
 from . import scan
@@ -24,7 +23,7 @@ from .keys import GUARD_PREFIX, STATEMENT_PREFIX
 from .mapping import info_for, model_for_table
 from .namespace import matcher
 from .redis_proxy import get_many
-from .serialize import EntityRef
+from .serialize import EntityRef, parse_stored
 
 PREVIEW_CHARS = 160
 MAX_PATTERN = 200
@@ -145,13 +144,11 @@ def _describe(state: CachingState, label: str, keys: Sequence[str]) -> list[KeyE
 
 
 def _decode(state: CachingState, key: str, raw: bytes, now: float) -> tuple[float | None, str]:
-    metadata, _, payload = raw.partition(b"|")
-    try:
-        age = now - float(json.loads(metadata)["ct"])
-        value = state.codec.loads(payload)
-    except (ValueError, KeyError, TypeError, CantDeserializeException):
+    stored = parse_stored(state.codec.loads, raw)
+    if stored is None:
         return None, "(not a value this cache wrote)"
-    return age, _shorten(_preview(key, value))
+    created, _, value = stored
+    return now - created, _shorten(_preview(key, value))
 
 
 def _preview(key: str, value: Any) -> str:

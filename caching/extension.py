@@ -20,7 +20,6 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from dogpile.cache import make_region
 from dogpile.cache.backends.memory import MemoryBackend
 from dogpile.cache.backends.redis import RedisBackend
 from dogpile.cache.region import CacheRegion
@@ -34,7 +33,7 @@ from .log import InvalidationLog
 from .mapping import info_for, model_for_table
 from .namespace import Namespace, matcher
 from .redis_proxy import RedisProxy
-from .serialize import Codec, EntityRef
+from .serialize import Codec, EntityRef, PlainRegion
 from .signals import cache_invalidated
 from .stats import RegionStats, StatsProxy
 from .store import Store
@@ -134,7 +133,7 @@ class CachingState:
                 arguments["connection_kwargs"] = {**timeouts, **arguments.get("connection_kwargs", {})}
             if expiration_time:  # let Redis reclaim what dogpile considers expired
                 arguments.setdefault("redis_expiration_time", int(expiration_time) * 2 + 60)
-        region = make_region(
+        region = PlainRegion(
             name=label,
             key_mangler=namespace.mangle,
             serializer=self.codec.dumps,

@@ -29,6 +29,8 @@ _SAFE = "@.:-_+!*'(),;/~$^|{}<>?#\"`"
 
 def render(value: Any) -> str:
     """Render a column value the same way wherever it comes from."""
+    if type(value) is int:
+        return str(value)  # the common primary key: nothing to quote
     if isinstance(value, decimal.Decimal):
         text = format(value.normalize(), "f") if value.is_finite() else str(value)
     elif isinstance(value, float):

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import msgpack
-from dogpile.cache.api import CantDeserializeException
+from dogpile.cache.api import NO_VALUE, CachedValue, CantDeserializeException
+from dogpile.cache.region import CacheRegion
 
 _DATETIME, _DATE, _TIME, _TIMEDELTA, _DECIMAL, _UUID, _SIGNED_PICKLE, _ENTITY = range(1, 9)
 _SIGNATURE_SIZE = hashlib.sha256().digest_size
@@ -117,3 +118,28 @@ class Codec:
         if not hmac.compare_digest(signature, expected):
             raise CantDeserializeException()
         return pickle.loads(payload)  # noqa: S301 - signed by this app's SECRET_KEY
+
+
+class PlainRegion(CacheRegion):
+    """A dogpile region that stores each value as one msgpack document,
+    ``[created, version, payload]``, instead of dogpile's JSON header plus
+    serialized payload: one decode per value read rather than two (the JSON
+    header cost more than the payload)."""
+
+    def _serialize_cached_value_elements(self, payload: Any, metadata: dict[str, Any]) -> bytes:
+        return self.serializer([metadata["ct"], metadata["v"], payload])
+
+    def _parse_serialized_from_backend(self, value: Any) -> Any:
+        if value is None or value is NO_VALUE:
+            return NO_VALUE
+        stored = parse_stored(self.deserializer, value)
+        return NO_VALUE if stored is None else CachedValue(stored[2], {"ct": stored[0], "v": stored[1]})
+
+
+def parse_stored(loads: Callable[[bytes], Any], raw: bytes) -> tuple[float, int, Any] | None:
+    """``(created, version, payload)`` of a stored value, or None if this cache did not write it."""
+    try:
+        created, version, payload = loads(raw)
+        return float(created), int(version), payload
+    except (CantDeserializeException, ValueError, TypeError):
+        return None

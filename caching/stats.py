@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -37,25 +38,37 @@ class RegionStats:
         self._lock = threading.Lock()
         self._reset_local()
 
-    def _reset_local(self) -> None:
-        self._pid = os.getpid()
+        # a forked worker starts from zero, or the parent's counts would be pushed twice
+        this = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (stats := this()) and stats._reset_local(fork=True))
+
+    def _reset_local(self, fork: bool = False) -> None:
+        if fork:
+            self._lock = threading.Lock()  # another thread may have held it at the fork
         self._local: Counter[str] = Counter()
         self._series: Counter[str] = Counter()
         self._pushed_at = time.monotonic()
 
-    def add(self, **counts: int) -> None:
-        """Count events; every few seconds, push them to Redis in one pipeline."""
+    def reads(self, hits: int, misses: int) -> None:
+        """Count hits and misses: the hot path, every cache read comes here."""
+        now = time.monotonic()
         bucket = int(time.time()) // BUCKET_SECONDS * BUCKET_SECONDS
         with self._lock:
-            if self._pid != os.getpid():  # a forked worker starts from zero
-                self._reset_local()
-            self._local.update(counts)
-            for field in ("hits", "misses"):
-                if counts.get(field):
-                    self._series[f"{field[0]}:{bucket}"] += counts[field]
-            due = self._client is not None and time.monotonic() - self._pushed_at >= PUSH_INTERVAL
+            local, series = self._local, self._series
+            if hits:
+                local["hits"] += hits
+                series[f"h:{bucket}"] += hits
+            if misses:
+                local["misses"] += misses
+                series[f"m:{bucket}"] += misses
+            due = self._client is not None and now - self._pushed_at >= PUSH_INTERVAL
         if due:
             self.push()
+
+    def add(self, **counts: int) -> None:
+        """Count other events (sets, deletes, errors, invalidations)."""
+        with self._lock:
+            self._local.update(counts)
 
     def push(self) -> None:
         """Send local counts to Redis; kept for the next push if Redis fails."""
@@ -133,13 +146,14 @@ class StatsProxy(ProxyBackend):
 
     def _count_reads(self, keys: Sequence[str], values: Sequence[Any]) -> None:
         hits = misses = 0
+        guard = self._guard_prefix
         for key, value in zip(keys, values):
-            if not key.startswith(self._guard_prefix):
+            if not key.startswith(guard):
                 if value is NO_VALUE or value is None:
                     misses += 1
                 else:
                     hits += 1
-        self.stats.add(hits=hits, misses=misses)
+        self.stats.reads(hits, misses)
 
     def _call(self, method: str, *args: Any) -> Any:
         try:
@@ -152,7 +166,11 @@ class StatsProxy(ProxyBackend):
         return [k for k in keys if not k.startswith(self._guard_prefix)]
 
     def get_serialized_multi(self, keys: Sequence[str]) -> Any:
-        values = self._call("get_serialized_multi", keys)
+        try:  # the read every hit makes: called directly, not through _call
+            values = self.proxied.get_serialized_multi(keys)
+        except Exception:
+            self.stats.add(errors=1)
+            raise
         self._count_reads(keys, values)
         return values
 
