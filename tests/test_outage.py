@@ -193,4 +193,5 @@ def test_an_outage_loses_no_write_and_leaves_no_stale_value(own_redis, database_
         messages = [r.getMessage() for r in caplog.records]
         assert len([m for m in messages if "unreachable" in m]) == 1  # once per outage, not per request
         assert any("reachable again" in m for m in messages)
+        db.session.remove()  # end the read transaction, or PostgreSQL's DROP waits for it
         db.drop_all()
