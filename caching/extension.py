@@ -103,6 +103,8 @@ class CachingState:
     def __init__(self, app: Flask, db: SQLAlchemy) -> None:
         self.app = app
         self.db = db
+        # CACHE_ENABLED = False: reads go to the database (to measure, or to rule the cache out)
+        self.enabled = bool(app.config.get("CACHE_ENABLED", True))
         self.codec = Codec(app.config.get("SECRET_KEY"), _entity_ref)
         config = app.config.get("CACHE_REGIONS") or DEFAULT_REGIONS
         self.namespaces: dict[str, Namespace] = {}

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
@@ -88,32 +88,43 @@ class Cache:
         ``"desc"``; ``offset`` and ``limit`` page through the result.
         """
         info = self.info
-        info.require_pk()
-        criteria = self._criteria(criteria)
         if order_by not in ORDERS:
             raise ValueError(f"{info.name}.cache.filter: order_by must be 'asc' or 'desc', got {order_by!r}")
         start = _non_negative(info, "offset", offset) or 0
         count = _non_negative(info, "limit", limit)
+        criteria = self._criteria(criteria)
         state, session = self._begin()
-        pk_attribute = info.attributes[info.pk_index]
         if self._bypass(session):
+            pk_attribute = info.attributes[info.pk_index]
             order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
             stmt = select(self.model).filter_by(**criteria).order_by(order).offset(start).limit(count)
             return list(session.scalars(stmt))
+        pks = self._pks(state, session, criteria)
+        if order_by == "desc":
+            pks = pks[::-1]
+        pks = pks[start : None if count is None else start + count]
+        objects = self._objects(state.store(self.label), session, pks)
+        return [objects[p] for p in pks if p in objects]
+
+    def count(self, **criteria: Any) -> int:
+        """How many objects ``filter(**criteria)`` lists, from the cached listing alone."""
+        criteria = self._criteria(criteria)
+        state, session = self._begin()
+        if self._bypass(session):
+            return session.scalar(select(func.count()).select_from(self.model).filter_by(**criteria))
+        return len(self._pks(state, session, criteria))
+
+    def _pks(self, state: CachingState, session: Session, criteria: dict[str, Any]) -> list[Any]:
+        """The listing: the ``cache_pk`` values matching ``criteria``, in ascending order."""
+        pk_attribute = self.info.attributes[self.info.pk_index]
 
         def load() -> tuple[list[Any], list[Any]]:
             stmt = select(pk_attribute).filter_by(**criteria).order_by(pk_attribute)
             pks = list(session.scalars(stmt))
             return pks, pks
 
-        store = state.store(self.label)
-        key = info.listing_key(criteria)
-        pks = store.read_through(key, [keys.guard_key(key)], load)
-        if order_by == "desc":
-            pks = pks[::-1]
-        pks = pks[start : None if count is None else start + count]
-        objects = self._objects(store, session, pks)
-        return [objects[p] for p in pks if p in objects]
+        key = self.info.listing_key(criteria)
+        return state.store(self.label).read_through(key, [keys.guard_key(key)], load)
 
     def _objects(self, store: Store, session: Session, pks: Sequence[Any]) -> dict[Any, Any]:
         """Objects by pk: from the identity map, then the cache, then one IN query."""
@@ -177,10 +188,11 @@ class Cache:
         return state, session
 
     def _bypass(self, session: Session) -> bool:
-        return self.info.table in written_tables(session)
+        return not current_state().enabled or self.info.table in written_tables(session)
 
     def _criteria(self, criteria: dict[str, Any]) -> dict[str, Any]:
         info = self.info
+        info.require_pk()
         for column in criteria:
             info.require_column(column)
         if info.pk in criteria:

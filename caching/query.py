@@ -83,7 +83,7 @@ def _load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
         return None
     option = next((o for o in orm_context.user_defined_options if isinstance(o, FromCache)), None)
     state = state_or_none()
-    if option is None or state is None:
+    if option is None or state is None or not state.enabled:
         return None
     session = orm_context.session
     statement = orm_context.statement

@@ -2,7 +2,8 @@
 
 ``DATABASE_URL`` selects another database (e.g. PostgreSQL), ``CACHE_REDIS_URL``
 puts the cache on Redis (one cache shared by every worker process) and
-``SECRET_KEY`` signs sessions. Without ``SECRET_KEY`` a random key is made
+``SECRET_KEY`` signs sessions, and ``CACHE_ENABLED=0`` turns the cache off
+(reads go to the database), to compare. Without ``SECRET_KEY`` a random key is made
 per process, which logs everyone out on restart.
 """
 
@@ -26,6 +27,7 @@ def default_config(instance_path: str) -> dict[str, Any]:
     else:
         region = {"backend": "dogpile.cache.memory", "expiration_time": 300}
     return {
+        "CACHE_ENABLED": os.environ.get("CACHE_ENABLED", "1").lower() not in ("0", "false", "no", "off"),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "CACHE_REGIONS": {"default": region},

@@ -224,3 +224,17 @@ def test_the_chart_breaks_its_line_where_there_were_no_reads():
     drawn = chart(series)
     assert drawn["dots"] == [(0.0, 0.0), (180.0, 60.0), (540.0, 120.0)]
     assert drawn["lines"] == ["0.0,0.0 180.0,60.0"]
+
+
+def test_the_default_list_page_reads_through_the_cache(dashboard, admin):
+    from sqlalchemy import event
+
+    admin.get("/admin/user/")  # warm
+    statements = []
+    with dashboard.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    text = page(admin.get("/admin/user/"))
+    assert all(f"user{i}@example.org" in text for i in range(1, 6))
+    assert [s for s in statements if "FROM user" in s.replace('"', "")] == []
+    searched = page(admin.get("/admin/user/?search=user3"))
+    assert "user3@example.org" in searched and "user4@example.org" not in searched

@@ -119,3 +119,17 @@ def test_a_filter_value_given_as_string_shares_the_key(users, region, sql):
     sql.reset()
     assert names(User.cache.filter(views="3")) == ["user1", "user2", "user3", "user4", "user5"]
     assert len(sql) == 0
+
+
+def test_count_reads_the_listing_only(users, sql, counter):
+    assert User.cache.count(views=3) == 5
+    assert User.cache.count() == 10
+    fresh_session()
+    sql.reset()
+    counter.reset()
+    assert User.cache.count(views=4) == 5
+    assert len(sql) == 1  # the pk query of a cold listing
+    sql.reset()
+    counter.reset()
+    assert User.cache.count(views=4) == 5
+    assert (len(sql), counter.total()) == (0, 1)

@@ -74,3 +74,19 @@ def test_pk_given_as_string_is_coerced(users):
 def test_non_integer_pk_is_a_clear_error(users):
     with pytest.raises(TypeError, match=r"User\.id expects int, got str 'abc'"):
         User.cache.get("abc")
+
+
+def test_with_the_cache_disabled_reads_go_to_the_database(app, users, sql, counter):
+    from dashboard.extensions import caching
+
+    caching.state().enabled = False
+    try:
+        assert User.cache.get(4).username == "user4"
+        assert [u.id for u in User.cache.filter(views=3, limit=2)] == [1, 2]
+        fresh_session()
+        sql.reset()
+        User.cache.get(4)
+        assert len(sql) == 1
+        assert counter.calls["get_serialized_multi"] == 0
+    finally:
+        caching.state().enabled = True

@@ -60,9 +60,25 @@ class CachedModelView(AdminAccess, ModelView):
         pk = self._pk_value(id)
         return None if pk is None else self._db.session.get(self.model, pk)
 
-    def get_list(self, page: int | None, *args: Any, **kwargs: Any) -> Any:
-        """Pages count from 0: a negative page number in the URL reads as the first page."""
-        return super().get_list(max(page or 0, 0), *args, **kwargs)
+    def get_list(
+        self,
+        page: int | None,
+        sort_column: Any,
+        sort_desc: bool,
+        search: str | None,
+        filters: Any,
+        execute: bool = True,
+        page_size: int | None = None,
+    ) -> Any:
+        """The default page (primary key order, no search or filter) reads through the
+        cache; anything else queries the database. A negative page number in the URL
+        reads as the first page."""
+        page = max(page or 0, 0)
+        if execute and sort_column is None and not search and not filters:
+            size = page_size or self.page_size
+            objects = self.model.cache.filter(offset=page * size, limit=size)
+            return self.model.cache.count(), objects
+        return super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
 
     @action(
         "delete", lazy_gettext("Delete"), lazy_gettext("Are you sure you want to delete selected records?")
