@@ -131,8 +131,9 @@ class Cache:
         info = self.info
         found: dict[Any, Any] = {}
         wanted = []
+        look_up = info.pk_is_identity and len(session.identity_map) > 0
         for pk in pks:
-            existing = session.identity_map.get(info.identity_key_for_pk(pk)) if info.pk_is_identity else None
+            existing = session.identity_map.get(info.identity_key_for_pk(pk)) if look_up else None
             if existing is not None and _fully_loaded(info, existing):
                 found[pk] = existing
             else:

@@ -24,6 +24,8 @@ class Namespace:
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
+        # per table, fixed for the life of the process (a model changes shape with a deploy)
+        self._table_prefixes: dict[str, str] = {}
         # stats and the log live beside the namespace, not in it: flushing a
         # region (everything under the prefix) leaves them alone
         self.meta_prefix = prefix.rstrip(":") + "#"
@@ -31,11 +33,14 @@ class Namespace:
     def mangle(self, key: str) -> str:
         """The stored key of a logical key (dogpile's ``key_mangler``)."""
         table, dot, _ = key.partition(".")
-        if dot:
+        if not dot:
+            return self.prefix + key
+        prefix = self._table_prefixes.get(table)
+        if prefix is None:
             model = model_for_table(table)
-            if model is not None:
-                return f"{self.prefix}{table}@{info_for(model).fingerprint}:{key}"
-        return self.prefix + key
+            prefix = f"{self.prefix}{table}@{info_for(model).fingerprint}:" if model else self.prefix
+            self._table_prefixes[table] = prefix
+        return prefix + key
 
     def unmangle(self, stored: str) -> str | None:
         """The logical key of a stored key, or None if it is not in this namespace."""
