@@ -49,8 +49,3 @@ def refresh_expired(obj: Any, values: Mapping[str, Any]) -> None:
     expired = instance_state(obj).expired_attributes
     for key in expired.intersection(values):
         set_committed_value(obj, key, values[key])
-
-
-def row_values(info: ModelInfo, row: Any) -> dict[str, Any]:
-    """Column values of a row selected with ``info.attributes``."""
-    return dict(zip(info.keys, row))

@@ -42,19 +42,26 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_redis_server(port: int, *options: str) -> subprocess.Popen[bytes]:
+    """A ``redis-server`` on a loopback port, answering pings when this returns."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        _unavailable("redis-server is not installed and no CACHE_TEST_REDIS*_URL is set")
+    process = subprocess.Popen(
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *options],
+        stdout=subprocess.DEVNULL,
+    )
+    _wait_for_redis(f"redis://127.0.0.1:{port}/0")
+    return process
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     url = os.environ.get("CACHE_TEST_REDIS_URL")
     process = None
     if not url:
-        executable = shutil.which("redis-server")
-        if executable is None:
-            _unavailable("redis-server is not installed and CACHE_TEST_REDIS_URL is not set")
         port = _free_port()
-        process = subprocess.Popen(
-            [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )
+        process = start_redis_server(port, "--appendonly", "no")
         url = f"redis://127.0.0.1:{port}/0"
     _wait_for_redis(url)
     yield url
@@ -70,37 +77,18 @@ def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     if url:
         yield url
         return
-    executable, cli = shutil.which("redis-server"), shutil.which("redis-cli")
-    if executable is None or cli is None:
-        _unavailable("redis-server is not installed and CACHE_TEST_REDIS_CLUSTER_URL is not set")
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        _unavailable("redis-cli is not installed and CACHE_TEST_REDIS_CLUSTER_URL is not set")
     directory = tmp_path_factory.mktemp("cluster")
     ports = _cluster_ports(3)
-    processes = [
-        subprocess.Popen(
-            [
-                executable,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                f"nodes-{port}.conf",
-                "--dir",
-                str(directory),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
+    processes = []
     try:
         for port in ports:
-            _wait_for_redis(f"redis://127.0.0.1:{port}/0")
+            cluster_options = ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
+            processes.append(
+                start_redis_server(port, "--appendonly", "no", "--dir", str(directory), *cluster_options)
+            )
         nodes = [f"127.0.0.1:{port}" for port in ports]
         subprocess.run(
             [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],

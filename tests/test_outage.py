@@ -8,7 +8,7 @@ from dashboard import create_app
 from dashboard.auth import create_admin
 from dashboard.extensions import db
 from dashboard.models import User
-from tests.conftest import _free_port
+from tests.conftest import _free_port, start_redis_server
 from tests.dashboard_helpers import log_in, post
 
 
@@ -73,45 +73,14 @@ class OwnRedis:
     a start keep its data, as a production Redis with persistence does."""
 
     def __init__(self, directory):
-        import shutil
-
-        self.executable = shutil.which("redis-server")
         self.port = _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.directory = directory
         self.process = None
 
     def start(self):
-        import subprocess
-
-        import redis
-
-        self.process = subprocess.Popen(
-            [
-                self.executable,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.directory),
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        options = ["--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always"]
+        self.process = start_redis_server(self.port, *options)
 
     def stop(self):
         self.process.terminate()
@@ -121,8 +90,6 @@ class OwnRedis:
 @pytest.fixture
 def own_redis(tmp_path):
     server = OwnRedis(tmp_path)
-    if server.executable is None:
-        pytest.skip("redis-server is not installed")
     server.start()
     yield server
     if server.process.poll() is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, redirect, request, url_for
+from flask import redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -29,7 +29,3 @@ def region_label(requested: str | None) -> str:
     """The region named in the request, or the default one; unknown names fall back too."""
     regions = state().regions
     return requested if requested in regions else state().default_label
-
-
-def admin_url() -> str:
-    return current_app.extensions["dashboard"].url
