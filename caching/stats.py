@@ -48,19 +48,26 @@ class RegionStats:
         self._local: Counter[str] = Counter()
         self._series: Counter[str] = Counter()
         self._pushed_at = time.monotonic()
+        self._bucket_ends = 0.0  # monotonic time at which the current series bucket ends
+        self._bucket_fields = ("", "")
 
     def reads(self, hits: int, misses: int) -> None:
         """Count hits and misses: the hot path, every cache read comes here."""
         now = time.monotonic()
-        bucket = int(time.time()) // BUCKET_SECONDS * BUCKET_SECONDS
+        if now >= self._bucket_ends:  # a new ten-second bucket: name its fields once
+            wall = time.time()
+            bucket = int(wall) // BUCKET_SECONDS * BUCKET_SECONDS
+            self._bucket_ends = now + (bucket + BUCKET_SECONDS - wall)
+            self._bucket_fields = (f"h:{bucket}", f"m:{bucket}")
+        hits_field, misses_field = self._bucket_fields
         with self._lock:
             local, series = self._local, self._series
             if hits:
                 local["hits"] += hits
-                series[f"h:{bucket}"] += hits
+                series[hits_field] += hits
             if misses:
                 local["misses"] += misses
-                series[f"m:{bucket}"] += misses
+                series[misses_field] += misses
             due = self._client is not None and now - self._pushed_at >= PUSH_INTERVAL
         if due:
             self.push()
