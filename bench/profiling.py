@@ -24,7 +24,11 @@ TEXT_LINES = 70
 
 @dataclass
 class Profile:
-    """One case's profile: inclusive shares of its op by function, and the rendered tree."""
+    """One case's profile: inclusive shares of its op by function, and the rendered tree.
+
+    ``iterations`` counts ``unit``: the op's iterations for pyinstrument,
+    the samples taken for a profile of another process (py-spy).
+    """
 
     setup: str
     label: str
@@ -32,6 +36,8 @@ class Profile:
     iterations: int
     shares: list[tuple[str, float]]
     text: str
+    unit: str = "iterations"
+    tool: str = "pyinstrument"
 
 
 def _profiled_op(case: Case) -> None:

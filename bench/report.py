@@ -13,33 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .cases import GET, GROUPS, LISTING, STATS_OFF, UPDATE
+from .formatting import NOT_MEASURED, TIMES, divide, pct, profile_table, ratio, us
+from .httpload import HttpRun
+from .httpload.report import http_section
 from .machine import Machine
 from .plot import PLOT_NAME
 from .profiling import Profile
 from .results import Result, Results
-from .targets import LIBRARY, NOT_MEASURED, SQLA_EXAMPLE, TIMES, Target
+from .targets import LIBRARY, SQLA_EXAMPLE, Target
 
 NOT_APPLICABLE = "\u2013"  # an en dash: nothing to count
-PROFILE_ROWS = 16
-
-
-def us(value: float | None) -> str:
-    """Microseconds, to three figures or so."""
-    if value is None:
-        return NOT_MEASURED
-    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
-
-
-def pct(value: float | None) -> str:
-    return NOT_MEASURED if value is None else f"{value:.0%}"
-
-
-def ratio(value: float | None) -> str:
-    return NOT_MEASURED if value is None else f"{value:.2f}{TIMES}"
-
-
-def _divide(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
 
 
 def _time(result: Result | None) -> float | None:
@@ -54,14 +37,16 @@ def write_report(
     machine: Machine,
     seconds: float,
     notes: list[str],
+    http: HttpRun | None = None,
 ) -> None:
-    """Write the whole report."""
+    """Write the whole report: the library's sections if it was measured, the HTTP one if it ran."""
+    library = bool(results.all)
     sections = [
         _header(machine, seconds, notes),
-        _targets(targets),
-        _results(results),
-        _limits(results, profiles),
-        _method(),
+        _targets(targets, http),
+        *([_results(results)] if library else []),
+        *([http_section(http)] if http else []),
+        *([_limits(results, profiles), _method()] if library else []),
     ]
     path.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
 
@@ -77,10 +62,13 @@ def _header(machine: Machine, seconds: float, notes: list[str]) -> str:
         "",
         "```bash",
         "bash bench/run            # add --quick for a smoke run of a few seconds",
+        "bash bench/run --no-http  # the library only; --http-only: the HTTP part only",
         "```",
         "",
-        "It installs `requirements-bench.txt`, starts throwaway Redis and PostgreSQL servers on "
-        "loopback ports 6395 and 55435 (`.ci/services.sh`), runs `python -m bench` and stops them. "
+        "It installs `requirements-bench.txt` (and `wrk` from Debian's packages if it is missing), starts "
+        "throwaway Redis and PostgreSQL servers on loopback ports 6395 and 55435 (`.ci/services.sh`), "
+        "runs `python -m bench` and stops them. The HTTP part needs both servers and `wrk`; it starts "
+        "and stops its own gunicorn. "
         "`python -m bench` alone runs the setups whose servers `CACHE_TEST_REDIS_URL` and "
         "`CACHE_TEST_DATABASE_URL` name (SQLite and the memory backend always). The SQLAlchemy "
         "example is taken from the sdist of the installed SQLAlchemy, downloaded once into "
@@ -97,12 +85,18 @@ def _header(machine: Machine, seconds: float, notes: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _targets(targets: list[Target]) -> str:
+def _targets(targets: list[Target], http: HttpRun | None) -> str:
+    shared = (
+        f" HTTP rows: requests/s with the cache ÷ without, on the {http.cores} cores that the gunicorn "
+        "workers, PostgreSQL, Redis and wrk share (see *HTTP* below)."
+        if http
+        else ""
+    )
     rows = [
         "## Targets",
         "",
         f"Times are ratios within a setup (time ÷ time, lower is faster); {TIMES} faster = no-cache "
-        "time ÷ cache time. Counts are per operation.",
+        f"time ÷ cache time. Counts are per operation.{shared}",
         "",
         "| Target | Measured | Met |",
         "| --- | --- | :-: |",
@@ -147,7 +141,7 @@ def _results(results: Results) -> str:
                 base = _time(results.baseline(setup, group))
                 cell = us(_time(result))
                 if result is not None and result.impl != "no cache" and base:
-                    cell += f" ({ratio(_divide(_time(result), base))})"
+                    cell += f" ({ratio(divide(_time(result), base))})"
                 cells.append(cell)
             out.append(f"| {label} | " + " | ".join(cells) + " |")
         out += ["", "SQL / backend calls / Redis round trips:", "", header, rule]
@@ -174,7 +168,7 @@ def _limits(results: Results, profiles: list[Profile]) -> str:
     out += ["", *_listing_limits(results, setup, listing_profile)]
     out += ["", *_other_limits(results)]
     for profile in profiles:
-        out += ["", *_profile_table(profile)]
+        out += ["", *profile_table(profile)]
     return "\n".join(out)
 
 
@@ -184,21 +178,22 @@ def _get_limits(results: Results, setup: str, profile: Profile | None) -> Iterat
     read = _time(results.find(setup, GET, "floor: dogpile region.get"))
     gist = _time(results.find(setup, GET, "gist (pickle + merge)", "hit"))
     yield (
-        f"**Get by pk, hit ({setup}).** A hit costs {us(hit)} µs: {ratio(_divide(hit, attach))} the attach "
+        f"**Get by pk, hit ({setup}).** A hit costs {us(hit)} µs: {ratio(divide(hit, attach))} the attach "
         f"floor ({us(attach)} µs). Attaching is only part of it: the hit also reads two values (the entry "
         f"and its guard) through dogpile, and one raw `region.get` of one value already costs {us(read)} µs "
-        f"= {ratio(_divide(read, attach))} attach, so with this region a hit cannot come under "
-        f"{ratio(_divide((attach or 0) + (read or 0), attach))} attach whatever the library does around "
-        f"them. By the profile, the cache read `Store.fetch` is {pct(_share(profile, 'Store.fetch'))} of the "
-        f"hit; inside it dogpile's envelope (`_parse_serialized_from_backend`: a JSON metadata header and a "
-        f"msgpack body, per value) is {pct(_share(profile, '_parse_serialized_from_backend'))} and the stats "
-        f"proxy (`StatsProxy`, a lock, a `Counter.update`, `time.time()` and `os.getpid()` per backend call) "
-        f"{pct(_share(profile, 'StatsProxy.get_serialized_multi'))}. `attach` is "
-        f"{pct(_share(profile, 'attach (attach)'))}, of which `Session.add` "
-        f"{pct(_share(profile, 'Session.add'))} (its save-update cascade over the relationships, "
-        f"`Mapper.cascade_iterator`, alone {pct(_share(profile, 'cascade_iterator'))}) and "
-        f"`make_transient_to_detached` {pct(_share(profile, 'make_transient_to_detached'))}; rendering the "
-        f"key {pct(_share(profile, 'object_key'))}, the key mangler {pct(_share(profile, 'mangle'))}."
+        f"= {ratio(divide(read, attach))} attach, so with this region a hit cannot come under "
+        f"{ratio(divide((attach or 0) + (read or 0), attach))} attach whatever the library does around "
+        f"them. By the profile, the cache read `Store.fetch` is {pct(_share(profile, 'Store.fetch'))} of "
+        f"the hit: dogpile's `get_multi` of the entry and its guard "
+        f"{pct(_share(profile, 'get_multi'))}, with the key mangler "
+        f"{pct(_share(profile, 'Namespace.mangle'))}, the decoding of each stored msgpack document "
+        f"{pct(_share(profile, '_parse_serialized_from_backend'))} and the stats proxy "
+        f"{pct(_share(profile, 'StatsProxy.get_serialized_multi'))} (a lock and two counters per backend "
+        f"call). Finding the app's cache state and session and checking for pending writes "
+        f"(`Cache._begin`) is {pct(_share(profile, 'Cache._begin'))}; `attach` "
+        f"{pct(_share(profile, 'attach (attach)'))}, most of it `Session._update_impl`, which puts the "
+        f"object in the identity map ({pct(_share(profile, '_update_impl'))}); rendering the key "
+        f"{pct(_share(profile, 'object_key'))}."
     )
     yield ""
     yield (
@@ -216,8 +211,8 @@ def _listing_limits(results: Results, setup: str, profile: Profile | None) -> It
     example = _time(results.find(setup, LISTING, SQLA_EXAMPLE, "warm"))
     yield (
         f"**Listing of 50, warm ({setup}).** {us(warm)} µs, of which attaching 50 objects is a floor of "
-        f"{us(attach)} µs ({pct(_divide(attach, warm))}) and reading 50 entries through dogpile another "
-        f"{us(read)} µs ({pct(_divide(read, warm))}); the library reads 101 values (the listing, 50 "
+        f"{us(attach)} µs ({pct(divide(attach, warm))}) and reading 50 entries through dogpile another "
+        f"{us(read)} µs ({pct(divide(read, warm))}); the library reads 101 values (the listing, 50 "
         "entries, their 50 guards) in 2 calls. The SQLAlchemy example "
         f"({us(example)} µs) reads one value, the whole `FrozenResult`, and merges it: one envelope to "
         "parse instead of 101, and `merge(load=False)` per object. Profile: `attach` "
@@ -245,30 +240,17 @@ def _other_limits(results: Results) -> Iterator[str]:
             )
         if redis_get is not None:
             parts.append(
-                f"hit {us(hit)} µs = {ratio(_divide(hit, redis_get))} one raw Redis GET ({us(redis_get)} µs)"
+                f"hit {us(hit)} µs = {ratio(divide(hit, redis_get))} one raw Redis GET ({us(redis_get)} µs)"
             )
         if on and off:
             parts.append(f"hit with stats {us(_time(on))} µs, without {us(_time(off))} µs")
         if cached is not None and plain is not None:
             parts.append(
                 f"invalidation adds {us(cached - plain)} µs to a commit of {us(plain)} µs "
-                f"({pct(_divide(cached - plain, plain))})"
+                f"({pct(divide(cached - plain, plain))})"
             )
         if parts:
             yield f"- {setup}: " + "; ".join(parts) + "."
-
-
-def _profile_table(profile: Profile) -> list[str]:
-    rows = [
-        f"<details><summary>Profile: {profile.group}, {profile.label} ({profile.setup}, "
-        f"{profile.iterations:,} iterations, pyinstrument)</summary>",
-        "",
-        "| function (module) | share of the operation |",
-        "| --- | ---: |",
-    ]
-    rows += [f"| `{name}` | {share:.0%} |" for name, share in profile.shares[:PROFILE_ROWS]]
-    rows += ["", "```text", profile.text, "```", "", "</details>"]
-    return rows
 
 
 def _method() -> str:

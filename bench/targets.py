@@ -13,13 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .cases import GET, LISTING, STATS_OFF, UPDATE
+from .formatting import NOT_MEASURED, TIMES, divide
 from .results import Result, Results
 
-TIMES = "\u00d7"
 LIBRARY = "caching"
 SQLA_EXAMPLE = "SQLAlchemy example"
 GIST = "gist (pickle + merge)"
-NOT_MEASURED = "—"
 
 
 @dataclass
@@ -57,10 +56,6 @@ def _ratio_target(
 
 def _time(result: Result | None) -> float | None:
     return result.timing.median_us if result else None
-
-
-def _divide(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
 
 
 def _count_target(
@@ -110,13 +105,13 @@ def _evaluate(results: Results) -> Iterator[Target]:
         return _time(results.find(setup, GET, "floor: attach"))
 
     def speedup(setup: str) -> float | None:
-        return _divide(_time(results.baseline(setup, GET)), hit(setup))
+        return divide(_time(results.baseline(setup, GET)), hit(setup))
 
     yield _ratio_target(
         results,
         f"memory hit ≤ 1.5{TIMES} the attach floor",
         memory,
-        lambda s: _divide(hit(s), floor(s)),
+        lambda s: divide(hit(s), floor(s)),
         lambda r: r <= 1.5,
     )
     for database, needed in (("SQLite", 5), ("PostgreSQL", 20)):
@@ -133,7 +128,7 @@ def _evaluate(results: Results) -> Iterator[Target]:
                 results,
                 f"{group} {variant} faster than the {rival} (time ratio < 1)",
                 setups,
-                lambda s, g=group, v=variant, r=rival: _divide(
+                lambda s, g=group, v=variant, r=rival: divide(
                     _time(results.find(s, g, LIBRARY, v)), _time(results.find(s, g, r, v))
                 ),
                 lambda r: r < 1,

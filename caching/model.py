@@ -60,7 +60,7 @@ class Cache:
             if existing is not None and _fully_loaded(info, existing):
                 return existing
         pk_attribute = info.attributes[info.pk_index]
-        if self._bypass(session):
+        if self._bypass(state, session):
             return session.scalars(select(self.model).where(pk_attribute == pk)).first()
 
         def use(values: list[Any] | None) -> Any:
@@ -94,7 +94,7 @@ class Cache:
         count = _non_negative(info, "limit", limit)
         criteria = self._criteria(criteria)
         state, session = self._begin()
-        if self._bypass(session):
+        if self._bypass(state, session):
             pk_attribute = info.attributes[info.pk_index]
             order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
             stmt = select(self.model).filter_by(**criteria).order_by(order).offset(start).limit(count)
@@ -110,7 +110,7 @@ class Cache:
         """How many objects ``filter(**criteria)`` lists, from the cached listing alone."""
         criteria = self._criteria(criteria)
         state, session = self._begin()
-        if self._bypass(session):
+        if self._bypass(state, session):
             return session.scalar(select(func.count()).select_from(self.model).filter_by(**criteria))
         return len(self._pks(state, session, criteria))
 
@@ -188,8 +188,8 @@ class Cache:
             session.flush()  # a no-op when clean, as before any query
         return state, session
 
-    def _bypass(self, session: Session) -> bool:
-        return not current_state().enabled or self.info.table in written_tables(session)
+    def _bypass(self, state: CachingState, session: Session) -> bool:
+        return not state.enabled or self.info.table in written_tables(session)
 
     def _criteria(self, criteria: dict[str, Any]) -> dict[str, Any]:
         info = self.info

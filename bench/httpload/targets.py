@@ -1,0 +1,42 @@
+"""The HTTP rows of the targets table: the cache's speed-up per page, and no errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..formatting import TIMES
+from ..targets import Target
+from .results import PAGES, HttpRun
+
+SPEEDUP = 3.0
+
+
+def speedup_text(path: str) -> str:
+    return f"HTTP: ≥ {SPEEDUP:g}{TIMES} requests/s with caching (`{path}`)"
+
+
+ERRORS_TEXT = "HTTP: 0 errors"
+
+
+def http_targets(run: HttpRun | None) -> list[Target]:
+    """One speed-up row per page, then the errors row; "not measured" rows when the part did not run."""
+    return list(_http_targets(run))
+
+
+def _http_targets(run: HttpRun | None) -> Iterator[Target]:
+    for page in PAGES:
+        ratio = run.ratio(page) if run else None
+        on, off = (run.find(page, cache) if run else None for cache in (True, False))
+        if ratio is None or on is None or off is None:
+            yield Target(speedup_text(page.path), "not measured (HTTP part skipped)", None)
+            continue
+        shown = f"{on.requests_per_s:,.0f} vs {off.requests_per_s:,.0f} req/s = {ratio:.2f}{TIMES}"
+        yield Target(speedup_text(page.path), shown, ratio >= SPEEDUP)
+    if run is None or not run.runs:
+        yield Target(ERRORS_TEXT, "not measured (HTTP part skipped)", None)
+        return
+    requests = sum(r.requests for r in run.runs)
+    status = sum(r.status_errors for r in run.runs)
+    sockets = sum(r.socket_errors for r in run.runs)
+    shown = f"{status + sockets} in {requests:,} requests ({status} non-2xx/3xx, {sockets} socket errors)"
+    yield Target(ERRORS_TEXT, shown, status + sockets == 0)
