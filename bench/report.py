@@ -234,7 +234,8 @@ def _stats_limits(results: Results, setup: str, profile: Profile | None) -> Iter
         f"`StatsProxy.get_serialized_multi` is {pct(_share(profile, 'StatsProxy.get_serialized_multi'))}: "
         "one more `ProxyBackend` frame, a look at each key (guards are not reads) and a lock around two "
         "counter updates. 5% of an in-memory hit is under 2 µs, about what one Python call with a lock "
-        "costs; on Redis, where a hit waits for the network, the same proxy is within 5%."
+        "costs; on Redis, where a hit waits for the network, the same proxy is a smaller share (the "
+        "per-setup lines below)."
     )
 
 
