@@ -86,19 +86,20 @@ class Store:
         (lookup,) = self.fetch([(key, guards)])
         if lookup.hit and (value := use(lookup.data)) is not MISS:
             return value
-        with self.lock(key) as waited:
-            if waited:
-                (lookup,) = self.fetch([(key, guards)])
-                if lookup.hit and (value := use(lookup.data)) is not MISS:
-                    return value
+        with self.lock(key):
+            # read again: a loader may have stored it between our miss and our lock,
+            # whether or not we had to wait for that lock
+            (lookup,) = self.fetch([(key, guards)])
+            if lookup.hit and (value := use(lookup.data)) is not MISS:
+                return value
             self.arm([lookup])
             data, value = load()
             self.save(self.entry(lookup, data))
             return value
 
     @contextmanager
-    def lock(self, key: str) -> Iterator[bool]:
-        """Hold the herd lock of ``key``; yield whether another loader held it first.
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold the herd lock of ``key``.
 
         On Redis this is dogpile's distributed lock (it expires after the
         region's ``lock_timeout`` if its holder dies); elsewhere a lock per key
@@ -106,12 +107,9 @@ class Store:
         """
         stored = self.region.key_mangler(key) if self.region.key_mangler else key
         mutex = self.region.backend.get_mutex(stored) or self._local_locks.get(stored)
-        acquired = self._call("lock", mutex.acquire, False)
-        waited = acquired is False
-        if waited:
-            acquired = self._call("lock", mutex.acquire, True)
+        acquired = self._call("lock", mutex.acquire, True)
         try:
-            yield waited
+            yield
         finally:
             if acquired:
                 self._call("unlock", mutex.release)  # fails if the lock expired meanwhile
