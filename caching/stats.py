@@ -15,11 +15,26 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from dogpile.cache.api import NO_VALUE
 from dogpile.cache.proxy import ProxyBackend
+
+_uncounted: ContextVar[bool] = ContextVar("caching_stats_uncounted", default=False)
+
+
+@contextmanager
+def uncounted() -> Iterator[None]:
+    """Reads made inside are not hits or misses: the herd lock's second look, not the app's."""
+    token = _uncounted.set(True)
+    try:
+        yield
+    finally:
+        _uncounted.reset(token)
+
 
 FIELDS = ("hits", "misses", "sets", "deletes", "errors", "invalidated_auto", "invalidated_manual")
 BUCKET_SECONDS = 10
@@ -152,6 +167,8 @@ class StatsProxy(ProxyBackend):
         self._guard_prefix = guard_prefix
 
     def _count_reads(self, keys: Sequence[str], values: Sequence[Any]) -> None:
+        if _uncounted.get():
+            return
         hits = misses = 0
         guard = self._guard_prefix
         for key, value in zip(keys, values):

@@ -37,6 +37,7 @@ from dogpile.cache.region import CacheRegion
 from dogpile.util import NameRegistry
 
 from . import scan
+from .stats import uncounted
 
 log = logging.getLogger("caching")
 MISS = object()
@@ -88,8 +89,9 @@ class Store:
             return value
         with self.lock(key):
             # read again: a loader may have stored it between our miss and our lock,
-            # whether or not we had to wait for that lock
-            (lookup,) = self.fetch([(key, guards)])
+            # whether or not we had to wait for that lock (not a read of the app's)
+            with uncounted():
+                (lookup,) = self.fetch([(key, guards)])
             if lookup.hit and (value := use(lookup.data)) is not MISS:
                 return value
             self.arm([lookup])
