@@ -255,15 +255,15 @@ class CachingState:
     def apply(self, changes: Iterable[Change], tables: Iterable[str], bulk_tables: Iterable[str]) -> None:
         """After a commit: delete what it made stale, one call per region, then announce it."""
         changes = list(changes)
-        doomed: dict[str, list[str]] = {label: [] for label in self.regions}
+        doomed: dict[str, dict[str, None]] = {label: {} for label in self.regions}
         for change in changes:
-            self.store(change.label)
-            doomed[change.label].extend(keys.with_guards(change.keys))
+            self.store(change.label)  # an unknown region is an error, not a silent skip
+            doomed[change.label].update(dict.fromkeys(change.keys))
         # statement results depend on table generations, whatever their region
         table_guards = [keys.table_guard_key(t) for t in sorted(set(tables))]
         for label, region_keys in doomed.items():
-            self.stores[label].delete(list(dict.fromkeys(region_keys + table_guards)))
-            self.stats[label].add(invalidated_auto=len(region_keys) // 2)
+            self.stores[label].delete(keys.with_guards(region_keys) + table_guards)
+            self.stats[label].add(invalidated_auto=len(region_keys))
         for change in changes:
             self._announce(change)
         for table in sorted(set(bulk_tables)):

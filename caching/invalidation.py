@@ -207,13 +207,11 @@ def _bulk_statement(orm_context: ORMExecuteState) -> None:
     if state is None or table is None or not hasattr(table, "name"):
         return
     model = model_for_table(table.name)
-    if model is not None:
-        region = state.regions[state.store(state.label_for(model)).label]
-        if not scan.can_scan(region):
-            raise scan.UnsupportedBackendError(
-                f"bulk statements on {model.__name__} need a cache backend that can list "
-                "its keys (memory or redis); change objects through the session instead"
-            )
+    if model is not None and not scan.can_scan(state.store(state.label_for(model)).region):
+        raise scan.UnsupportedBackendError(
+            f"bulk statements on {model.__name__} need a cache backend that can list "
+            "its keys (memory or redis); change objects through the session instead"
+        )
     pending = _pending(orm_context.session, state)
     pending.tables.add(table.name)
     if model is not None:
