@@ -19,7 +19,7 @@ from dogpile.cache.backends.redis import RedisBackend, RedisClusterBackend
 
 from . import scan
 from .extension import CachingState
-from .keys import GUARD_PREFIX, STATEMENT_PREFIX
+from .keys import GUARD_PREFIX, STATEMENT_PREFIX, table_of
 from .mapping import info_for, model_for_table
 from .namespace import matcher
 from .redis_proxy import get_many
@@ -55,9 +55,9 @@ def kind_of(key: str) -> str:
         return "guard"
     if key.startswith(STATEMENT_PREFIX):
         return "statement"
-    table, dot, rest = key.partition(".")
-    if dot and model_for_table(table) is not None and rest.endswith("]"):
-        return "listing" if rest.endswith("[all]") else "object"
+    table = table_of(key)
+    if table is not None and model_for_table(table) is not None and key.endswith("]"):
+        return "listing" if key.endswith("[all]") else "object"
     return "other"
 
 
@@ -159,7 +159,7 @@ def _preview(key: str, value: Any) -> str:
     if kind == "object":
         if data is None:
             return "no such row (a cached miss)"
-        info = info_for(model_for_table(key.partition(".")[0]))
+        info = info_for(model_for_table(table_of(key)))
         return ", ".join(f"{k}={v!r}" for k, v in zip(info.keys, data))
     if kind == "listing":
         return f"{len(data)} keys: {', '.join(map(str, data))}"

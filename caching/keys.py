@@ -71,6 +71,21 @@ def listing_key(table: str, criteria: Mapping[str, Any]) -> str:
     return f"{table}.{terms}[all]"
 
 
+def table_of(key: str) -> str | None:
+    """The table a model key names: ``user`` for ``user.views=3[all]``, ``a.item`` for ``a.item.id[4]``.
+
+    The table is what precedes the last dot before the first ``=`` or ``[``
+    (a schema-qualified table has a dot of its own); None for other keys.
+    """
+    end = len(key)
+    for mark in "=[":
+        position = key.find(mark)
+        if position != -1:
+            end = min(end, position)
+    table, dot, _ = key[:end].rpartition(".")
+    return table if dot else None
+
+
 def guard_key(key: str) -> str:
     """The key holding the generation token of ``key``."""
     return GUARD_PREFIX + key

@@ -32,7 +32,7 @@ class ModelInfo:
         self.model = cls
         self.name = cls.__name__
         self.class_path = f"{cls.__module__}.{cls.__qualname__}"
-        self.table = mapper.local_table.name
+        self.table = mapper.local_table.fullname  # schema-qualified: a.item and b.item differ
         props = [p for p in mapper.column_attrs if isinstance(p.columns[0], Column)]
         self.keys: tuple[str, ...] = tuple(p.key for p in props)
         self.attributes = tuple(getattr(cls, k) for k in self.keys)
@@ -107,6 +107,10 @@ class ModelInfo:
 
     # -- values -----------------------------------------------------------
 
+    def identity(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        """The primary key values of a row of column values, in the table's order."""
+        return tuple(values[i] for i in self.identity_indexes)
+
     def identity_key(self, values: Sequence[Any]) -> tuple[Any, ...]:
         return self.mapper.identity_key_from_primary_key([values[i] for i in self.identity_indexes])
 
@@ -156,10 +160,10 @@ def register(cls: type) -> None:
 
 
 def model_for_table(table: str) -> type | None:
-    """The cacheable model stored in ``table``, if any."""
+    """The cacheable model stored in ``table`` (schema-qualified: ``a.item``), if any."""
     if not _by_table and _cacheable:
         for cls in _cacheable:
-            name = getattr(getattr(cls, "__table__", None), "name", None)
+            name = getattr(getattr(cls, "__table__", None), "fullname", None)
             if name is not None:
                 _by_table.setdefault(name, cls)
     return _by_table.get(table)

@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import instance_state
 from . import keys
 from .attach import attach
 from .extension import CachingState, current_state
-from .invalidation import listen_mapper_events, written_tables
+from .invalidation import written_tables
 from .mapping import ModelInfo, info_for, register
 from .query import FromCache
 from .store import Lookup, Store
@@ -248,5 +248,3 @@ class CacheableMixin:
         super().__init_subclass__(**kwargs)
         register(cls)
 
-
-listen_mapper_events(CacheableMixin)

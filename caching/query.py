@@ -63,7 +63,7 @@ def install(db: SQLAlchemy) -> None:
 
 def statement_tables(statement: Any) -> set[str]:
     """Names of the tables a statement reads."""
-    return {e.name for e in visitors.iterate(statement) if isinstance(e, Table)}
+    return {e.fullname for e in visitors.iterate(statement) if isinstance(e, Table)}
 
 
 def statement_key(statement: Any, parameters: Any) -> str:

@@ -212,6 +212,8 @@ class Store:
         try:
             result = method(*args)
         except Exception as exc:
+            if not is_outage(exc):
+                return self._failed(operation, exc)
             self._last_try = time.monotonic()
             if self._down_since is None:
                 self._down_since = self._last_try
@@ -224,3 +226,34 @@ class Store:
             self._down_since = None
             log.warning("cache region %r reachable again after %.1f s", self.label, down_for)
         return True if result is None else result
+
+    def _failed(self, operation: str, exc: Exception) -> None:
+        """An error that is not an outage: the backend stays trusted and deletes are never held back.
+
+        A read or write that fails (a value the codec cannot encode, a herd
+        lock that expired under a slow loader) is skipped, as a miss or an
+        unstored value; a delete that fails is raised, since the keys it
+        should have removed would be served stale.
+        """
+        if operation == "delete":
+            raise exc
+        log.warning("cache region %r: %s skipped (%s: %s)", self.label, operation, type(exc).__name__, exc)
+        return None
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True for failures to reach the backend (refused, lost, timed out), not for errors it answered."""
+    if isinstance(exc, OSError):  # socket errors, ConnectionError and TimeoutError among them
+        return True
+    return _REDIS_OUTAGES is not None and isinstance(exc, _REDIS_OUTAGES)
+
+
+def _redis_outages() -> tuple[type[BaseException], ...] | None:
+    try:
+        from redis import exceptions
+    except ImportError:  # the redis client is an optional dependency
+        return None
+    return (exceptions.ConnectionError, exceptions.TimeoutError, exceptions.ClusterDownError)
+
+
+_REDIS_OUTAGES = _redis_outages()

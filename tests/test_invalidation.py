@@ -233,19 +233,35 @@ def test_deleting_a_user_cascades_to_its_address_listings(users, region):
     assert Address.cache.filter() == []
 
 
-def test_bulk_update_statement_flushes_the_table(users, region, invalidations):
+def test_update_statement_flushes_exactly_the_rows_it_changed(users, region, invalidations):
     warm(lambda: User.cache.get(4), lambda: User.cache.filter(views=3), lambda: User.cache.filter(views=4))
     db.session.execute(update(User).where(User.id < 3).values(views=4))
     db.session.commit()
     fresh_session()
 
-    assert not present(region, "user.id[4]")
+    assert present(region, "user.id[4]")  # not written: still cached
     assert [u.id for u in User.cache.filter(views=3)] == [3, 4, 5]
     assert [u.id for u in User.cache.filter(views=4)] == [1, 2, 6, 7, 8, 9, 10]
     assert User.cache.get(1).views == 4
+    assert [(s["model"], s["pk"], s["operation"]) for s in invalidations] == [
+        (User, 1, "update"),
+        (User, 2, "update"),
+    ]
+    assert set(invalidations[0]["keys"]) == {"user.id[1]", "user.id[all]", "user.views=3[all]", "user.views=4[all]"}
+
+
+def test_update_statement_over_many_rows_flushes_the_table(users, region, invalidations, monkeypatch):
+    monkeypatch.setattr("caching.rows.MAX_ROWS", 3)
+    warm(lambda: User.cache.get(9), lambda: User.cache.filter(views=4))
+    db.session.execute(update(User).where(User.id < 6).values(views=4))
+    db.session.commit()
+    fresh_session()
+
+    assert not present(region, "user.id[9]")
+    assert [u.id for u in User.cache.filter(views=4)] == list(range(1, 11))
     [signal] = invalidations
     assert (signal["model"], signal["operation"]) == (User, "bulk")
-    assert {"user.id[4]", "user.views=3[all]", "user.views=4[all]"} <= set(signal["keys"])
+    assert {"user.id[9]", "user.views=4[all]"} <= set(signal["keys"])
 
 
 def test_bulk_delete_and_insert_statements_flush_the_table(users, region):
