@@ -196,6 +196,8 @@ class Invalidator:
     def _after_execute(
         self, conn: Connection, statement: Any, multiparams: Any, params: Any, options: Any, result: Any
     ) -> None:
+        if not isinstance(statement, UpdateBase):
+            return
         in_flight = conn.info.pop(STATEMENT, None)
         if in_flight is None or in_flight[0] is not statement:
             return
