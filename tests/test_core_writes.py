@@ -32,11 +32,11 @@ def test_core_update_on_an_engine_connection_is_flushed_when_it_commits(users, r
 
 
 def test_core_write_rolled_back_flushes_nothing(users, region, invalidations):
-    warm(lambda: User.cache.get(4))
+    warm(lambda: User.cache.get(5))
     with db.engine.connect() as conn:
-        conn.execute(delete(users_table).where(users_table.c.id == 4))
+        conn.execute(delete(users_table).where(users_table.c.id == 5))
         conn.rollback()
-    assert present(region, "user.id[4]")
+    assert present(region, "user.id[5]")
     assert invalidations == []
 
 
@@ -114,12 +114,12 @@ def test_unknown_rows_are_refused_on_a_backend_that_cannot_list_keys(users, regi
 
 
 def test_update_that_changes_a_primary_key_flushes_the_table(users, region, invalidations):
-    warm(lambda: User.cache.get(40), lambda: User.cache.get(4))
-    db.session.execute(update(User).where(User.id == 4).values(id=40))
+    warm(lambda: User.cache.get(50), lambda: User.cache.get(5))
+    db.session.execute(update(User).where(User.id == 5).values(id=50))
     db.session.commit()
-    assert not present(region, "user.id[40]")  # the cached miss of the new key
-    assert User.cache.get(40).username == "user4"
-    assert User.cache.get(4) is None
+    assert not present(region, "user.id[50]")  # the cached miss of the new key
+    assert User.cache.get(50).username == "user5"
+    assert User.cache.get(5) is None
 
 
 def test_each_update_reads_old_and_new_rows_in_one_statement_each(users, sql):
