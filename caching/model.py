@@ -53,7 +53,7 @@ class Cache:
     def get(self, pk: Any) -> Any:
         """The object whose ``cache_pk`` is ``pk``, or None; no SQL on a hit."""
         info = self.info
-        pk = info.coerce(info.require_pk(), pk)
+        pk = info.criterion(info.require_pk(), pk)
         state, session = self._begin()
         if info.pk_is_identity:
             existing = session.identity_map.get(info.identity_key_for_pk(pk))
@@ -204,7 +204,7 @@ class Cache:
                 f"{info.name}.cache.filter: columns {tuple(sorted(criteria))} are not declared in "
                 f"{info.name}.cache_filters (declared: {declared})"
             )
-        return {column: info.coerce(column, value) for column, value in criteria.items()}
+        return {column: info.criterion(column, value) for column, value in criteria.items()}
 
 
 def _fully_loaded(info: ModelInfo, obj: Any) -> bool:
