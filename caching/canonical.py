@@ -158,11 +158,14 @@ class _DateTimeColumn(Canonical):
 
     def criterion(self, value: Any) -> Any:
         if isinstance(value, datetime.datetime) and (value.tzinfo is None) == self.timezone:
-            kind, column = ("naive", "DateTime(timezone=True)") if self.timezone else ("aware", "DateTime")
+            given, column, wanted = (
+                ("a naive", "DateTime(timezone=True)", "an aware")
+                if self.timezone
+                else ("an aware", "DateTime", "a naive")
+            )
             raise ValueError(
-                f"{self.name} is a {column} column: a {kind} datetime ({value.isoformat()}) would be "
-                f"read in the database session's time zone; give "
-                f"{'an aware' if self.timezone else 'a naive'} datetime"
+                f"{self.name} is a {column} column: {given} datetime ({value.isoformat()}) would be "
+                f"read in the database session's time zone; give {wanted} datetime"
             )
         return self.coerce(value)
 
