@@ -193,9 +193,8 @@ def _get_limits(results: Results, setup: str, profile: Profile | None) -> Iterat
         f"{pct(_share(profile, 'StatsProxy.get_serialized_multi'))} (a lock and two counters per backend "
         f"call). Finding the app's cache state and session and checking for pending writes "
         f"(`Cache._begin`) is {pct(_share(profile, 'Cache._begin'))}; `attach` "
-        f"{pct(_share(profile, 'attach (attach)'))}, most of it `Session._update_impl`, which puts the "
-        f"object in the identity map ({pct(_share(profile, '_update_impl'))}); rendering the key "
-        f"{pct(_share(profile, 'object_key'))}."
+        f"{pct(_share(profile, 'attach (attach)'))} (building the instance as the ORM's loader does, "
+        f"identity map and load events included); rendering the key {pct(_share(profile, 'object_key'))}."
     )
     yield ""
     yield (

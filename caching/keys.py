@@ -6,7 +6,9 @@
 - ``address.email=a@b.org&user_id=4[all]``: several columns, sorted by name.
 
 Values are rendered canonically (``Decimal('3.50')`` and ``Decimal('3.5')``
-give the same key) and the characters that carry meaning in a key
+give the same key, as do ``Status.ACTIVE`` and ``"active"`` for a ``str``
+Enum mixin; :mod:`caching.canonical` converts values to their column's form
+first) and the characters that carry meaning in a key
 (``%&=[]`` and white space) are percent-encoded, so two different filters
 never share a key. Guard keys (``gen:...``) hold the generation token that
 every cached value is tagged with; see :mod:`caching.store`.
@@ -42,7 +44,7 @@ def render(value: Any) -> str:
     elif isinstance(value, (datetime.date, datetime.time)):
         text = value.isoformat()
     elif isinstance(value, enum.Enum):
-        text = value.name
+        text = _enum_text(value)
     elif isinstance(value, (bytes, bytearray, memoryview)):
         text = bytes(value).hex()
     elif isinstance(value, uuid.UUID):
@@ -53,6 +55,15 @@ def render(value: Any) -> str:
         text = str(value)
     text = quote(text, safe=_SAFE)
     return "%4Eone" if text == "None" else text  # the string "None" is not None
+
+
+def _enum_text(member: enum.Enum) -> str:
+    """A str/int mixin is compared by its content (``Status.ACTIVE`` is "active"), others by name."""
+    if isinstance(member, str):
+        return str.__str__(member)
+    if isinstance(member, int):
+        return str(int.__int__(member))
+    return member.name
 
 
 def object_key(table: str, pk_column: str, pk: Any) -> str:

@@ -5,22 +5,26 @@ mapper order), the column that names objects in keys (``cache_pk``), the
 column sets declared for several-column filters, and a fingerprint of the
 columns that namespaces the model's keys, so entries written by an older
 shape of the model are never read.
+
+Only plain table columns that queries load are cached. Deferred columns are
+left to their loader, as a query leaves them; attributes a query loads but
+the cache cannot hold (``column_property`` expressions, whose value depends
+on other rows) are listed in ``unloaded``: a cached object has them expired,
+so reading them runs SQL rather than answering None.
 """
 
 from __future__ import annotations
 
-import decimal
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, inspect
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import ColumnProperty, Mapper
 from sqlalchemy.orm.base import LoaderCallableStatus
 
 from . import keys
-
-_CONVERTIBLE = (int, float, decimal.Decimal, str)
+from .canonical import Canonical, canonical_for
 
 
 class ModelInfo:
@@ -33,11 +37,16 @@ class ModelInfo:
         self.name = cls.__name__
         self.class_path = f"{cls.__module__}.{cls.__qualname__}"
         self.table = mapper.local_table.fullname  # schema-qualified: a.item and b.item differ
-        props = [p for p in mapper.column_attrs if isinstance(p.columns[0], Column)]
+        loaded = [p for p in mapper.column_attrs if _loaded_by_queries(p)]
+        props = [p for p in loaded if isinstance(p.columns[0], Column)]
         self.keys: tuple[str, ...] = tuple(p.key for p in props)
+        self.unloaded: tuple[str, ...] = tuple(p.key for p in loaded if p not in props)
         self.attributes = tuple(getattr(cls, k) for k in self.keys)
         self.columns: dict[str, Column[Any]] = {p.key: p.columns[0] for p in props}
         self.index = {k: i for i, k in enumerate(self.keys)}
+        self._canonical: dict[str, Canonical] = {
+            k: canonical_for(f"{self.name}.{k}", c) for k, c in self.columns.items()
+        }
         primary = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
         self.identity_indexes = tuple(self.index[k] for k in primary)
         self.pk = getattr(cls, "cache_pk", None) or (primary[0] if len(primary) == 1 else None)
@@ -78,21 +87,19 @@ class ModelInfo:
             ) from None
 
     def coerce(self, column: str, value: Any) -> Any:
-        """Convert ``value`` to the column's Python type so keys match on write."""
-        if value is None:
-            return None
+        """``value`` in the column's canonical form, so written values and criteria share keys."""
+        return None if value is None else self._canonical_of(column).coerce(value)
+
+    def criterion(self, column: str, value: Any) -> Any:
+        """A filter's value in canonical form; refuses one the database would compare otherwise."""
+        return None if value is None else self._canonical_of(column).criterion(value)
+
+    def _canonical_of(self, column: str) -> Canonical:
         try:
-            python_type = self.require_column(column).type.python_type
-        except NotImplementedError:
-            return value
-        if isinstance(value, python_type) and not (python_type is int and isinstance(value, bool)):
-            return value
-        converted = _convert(python_type, value)
-        if converted is None:
-            raise TypeError(
-                f"{self.name}.{column} expects {python_type.__name__}, got {type(value).__name__} {value!r}"
-            )
-        return converted
+            return self._canonical[column]
+        except KeyError:
+            self.require_column(column)  # raises the error naming the columns
+            raise
 
     # -- keys -------------------------------------------------------------
 
@@ -118,19 +125,9 @@ class ModelInfo:
         return self.mapper.identity_key_from_primary_key([pk])
 
 
-def _convert(python_type: type, value: Any) -> Any:
-    """Lossless conversion between numbers and strings, else None."""
-    if python_type is bool:
-        return bool(value) if isinstance(value, int) and value in (0, 1) else None
-    if python_type not in _CONVERTIBLE or not isinstance(value, _CONVERTIBLE) or isinstance(value, bool):
-        return None
-    try:
-        converted = python_type(value)
-    except (ValueError, TypeError, ArithmeticError):
-        return None
-    if python_type is not str and not isinstance(value, str) and converted != value:
-        return None  # int(3.5) would truncate
-    return converted
+def _loaded_by_queries(prop: ColumnProperty[Any]) -> bool:
+    """A column attribute a plain query loads: not deferred, not a ``query_expression``."""
+    return ("deferred", False) in prop.strategy_key
 
 
 def is_unknown(value: Any) -> bool:

@@ -22,13 +22,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
-from . import keys
+from . import entries, keys
 from .attach import attach
 from .extension import CachingState, current_state
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for, register
 from .query import FromCache
-from .store import Lookup, Store
+from .store import MISS, Lookup, Store
 
 IN_CHUNK = 500
 ORDERS = ("asc", "desc")
@@ -53,7 +53,7 @@ class Cache:
     def get(self, pk: Any) -> Any:
         """The object whose ``cache_pk`` is ``pk``, or None; no SQL on a hit."""
         info = self.info
-        pk = info.coerce(info.require_pk(), pk)
+        pk = info.criterion(info.require_pk(), pk)
         state, session = self._begin()
         if info.pk_is_identity:
             existing = session.identity_map.get(info.identity_key_for_pk(pk))
@@ -63,13 +63,17 @@ class Cache:
         if self._bypass(state, session):
             return session.scalars(select(self.model).where(pk_attribute == pk)).first()
 
-        def use(values: list[Any] | None) -> Any:
-            return None if values is None else attach(session, info, dict(zip(info.keys, values)))
+        def use(data: Any) -> Any:
+            if data is None:
+                return None
+            values = entries.object_values(info, data)
+            return MISS if values is None else attach(session, info, values)
 
         def load() -> tuple[list[Any] | None, Any]:
             row = session.execute(select(*info.attributes).where(pk_attribute == pk)).first()
-            values = None if row is None else list(row)
-            return values, use(values)
+            if row is None:
+                return None, None
+            return list(row), attach(session, info, dict(zip(info.keys, row)))
 
         key = info.object_key(pk)
         return state.store(self.label).read_through(key, [keys.guard_key(key)], load, use)
@@ -124,7 +128,7 @@ class Cache:
             return pks, pks
 
         key = self.info.listing_key(criteria)
-        return state.store(self.label).read_through(key, [keys.guard_key(key)], load)
+        return state.store(self.label).read_through(key, [keys.guard_key(key)], load, _listing)
 
     def _objects(self, store: Store, session: Session, pks: Sequence[Any]) -> dict[Any, Any]:
         """Objects by pk: from the identity map, then the cache, then one IN query."""
@@ -145,18 +149,22 @@ class Cache:
             if not lookup.hit:
                 misses.append((pk, lookup))
             elif lookup.data is not None:
-                found[pk] = attach(session, info, dict(zip(info.keys, lookup.data)))
+                values = entries.object_values(info, lookup.data)
+                if values is None:
+                    misses.append((pk, lookup))  # another shape: load and store it again
+                else:
+                    found[pk] = attach(session, info, values)
         if not misses:
             return found
         store.arm([lookup for _, lookup in misses])
         rows = self._rows_by_pk(session, [pk for pk, _ in misses])
-        entries: dict[str, Any] = {}
+        stored: dict[str, Any] = {}
         for pk, lookup in misses:
             values = rows.get(pk)
-            entries.update(store.entry(lookup, values))
+            stored.update(store.entry(lookup, values))
             if values is not None:
                 found[pk] = attach(session, info, dict(zip(info.keys, values)))
-        store.save(entries)
+        store.save(stored)
         return found
 
     def _rows_by_pk(self, session: Session, pks: list[Any]) -> dict[Any, list[Any]]:
@@ -204,7 +212,11 @@ class Cache:
                 f"{info.name}.cache.filter: columns {tuple(sorted(criteria))} are not declared in "
                 f"{info.name}.cache_filters (declared: {declared})"
             )
-        return {column: info.coerce(column, value) for column, value in criteria.items()}
+        return {column: info.criterion(column, value) for column, value in criteria.items()}
+
+
+def _listing(data: Any) -> Any:
+    return data if entries.listing(data) else MISS
 
 
 def _fully_loaded(info: ModelInfo, obj: Any) -> bool:
