@@ -19,12 +19,13 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, inspect
+from sqlalchemy import Column, Enum, inspect
 from sqlalchemy.orm import ColumnProperty, Mapper
 from sqlalchemy.orm.base import LoaderCallableStatus
 
 from . import keys
 from .canonical import Canonical, canonical_for
+from .serialize import register_enum
 
 
 class ModelInfo:
@@ -47,6 +48,9 @@ class ModelInfo:
         self._canonical: dict[str, Canonical] = {
             k: canonical_for(f"{self.name}.{k}", c) for k, c in self.columns.items()
         }
+        for column in self.columns.values():
+            if isinstance(column.type, Enum) and column.type.enum_class is not None:
+                register_enum(column.type.enum_class)  # cached as members, read back as members
         primary = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
         self.identity_indexes = tuple(self.index[k] for k in primary)
         self.pk = getattr(cls, "cache_pk", None) or (primary[0] if len(primary) == 1 else None)
