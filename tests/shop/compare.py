@@ -113,13 +113,15 @@ def differences_in_session(reads: Iterable[Read]) -> list[str]:
 def assert_matches_database(*reads: Read) -> None:
     """After a commit: every cached read answers what the database answers."""
     wrong = differences_from_database(reads)
-    assert not wrong, "cached reads differ from the database:\n" + "\n".join(wrong)
+    if wrong:
+        raise AssertionError("cached reads differ from the database:\n" + "\n".join(wrong))
 
 
 def assert_matches_session(*reads: Read) -> None:
     """Inside a transaction: every cached read sees the transaction's own writes."""
     wrong = differences_in_session(reads)
-    assert not wrong, "cached reads differ from the session's own queries:\n" + "\n".join(wrong)
+    if wrong:
+        raise AssertionError("cached reads differ from the session's own queries:\n" + "\n".join(wrong))
 
 
 def snapshot(value: Any) -> Any:

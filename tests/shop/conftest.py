@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 from flask import Flask
+from sqlalchemy import event
 
 from caching import cache_invalidated
 from tests.shop.app import create_schema, drop_schema, make_shop_app
@@ -125,3 +126,16 @@ def flushed_keys(shop: Flask) -> Iterator[list[str]]:
     cache_invalidated.connect(receive, weak=False)
     yield received
     cache_invalidated.disconnect(receive)
+
+
+@pytest.fixture
+def sql(shop: Flask) -> Iterator[list[str]]:
+    """The SQL statements the shop's engine runs during the test."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield statements
+    event.remove(db.engine, "before_cursor_execute", record)
