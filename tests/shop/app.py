@@ -11,16 +11,19 @@ from sqlalchemy import Engine, event, text
 from tests.shop.models import SCHEMAS, caching, db
 
 
-def make_shop_app(database_url: str, region: dict[str, Any], scratch: Path) -> Flask:
+def make_shop_app(
+    database_url: str, region: dict[str, Any], scratch: Path, secret_key: str | None = "shop-secret"
+) -> Flask:
     """The shop on ``database_url`` with one ``default`` cache region.
 
     SQLite has no schemas: each is a database file in ``scratch``, attached
-    to every new connection under the schema's name.
+    to every new connection under the schema's name. Without ``secret_key``
+    the cache cannot sign pickles, as in an app that never set one.
     """
     app = Flask("shop")
     app.config.update(
         SQLALCHEMY_DATABASE_URI=database_url,
-        SECRET_KEY="shop-secret",
+        SECRET_KEY=secret_key,
         CACHE_REGIONS={"default": region},
     )
     db.init_app(app)
