@@ -11,7 +11,7 @@ and ``Status.ACTIVE`` is not ``"active"``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,21 +83,21 @@ def statement(stmt: Select[Any], name: str | None = None) -> Read:
     )
 
 
-def differences_from_database(reads: Iterable[Read]) -> list[str]:
-    """Each read that differs, cached in a new request vs a fresh plain session."""
+def differences_from_database(reads: Sequence[Read]) -> list[str]:
+    """Each read that differs: cached in a request of its own vs one fresh plain session."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with Session(db.engine) as session:
+        expected = [read.direct(session) for read in reads]
     out = []
-    for read in reads:
-        with Session(db.engine) as session:
-            expected = read.direct(session)
+    for read, want in zip(reads, expected):
         with app.app_context():  # another request: an empty session, the cache only
             actual = read.cached()
-        if actual != expected:
-            out.append(f"{read.name}:\n    cached   {actual!r}\n    database {expected!r}")
+        if actual != want:
+            out.append(f"{read.name}:\n    cached   {actual!r}\n    database {want!r}")
     return out
 
 
-def differences_in_session(reads: Iterable[Read]) -> list[str]:
+def differences_in_session(reads: Sequence[Read]) -> list[str]:
     """Each read that differs, both sides in this request's session and transaction."""
     out = []
     for read in reads:

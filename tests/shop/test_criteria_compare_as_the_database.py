@@ -40,7 +40,7 @@ def test_status_written_as_its_string_value_leaves_no_stale_enum_listing(stock):
     assert_finds_what_sql_finds_or_refuses("status", *reads)
 
 
-@pytest.mark.parametrize("criterion", ["active", "ACTIVE", Status.ACTIVE])
+@pytest.mark.parametrize("criterion", ["active", "ACTIVE", Status.ACTIVE], ids=["value", "name", "member"])
 def test_status_criteria_find_what_sql_finds_or_are_refused(stock, criterion):
     """SQLAlchemy's Enum takes a member, its value or its name: all three find the same rows."""
     reads = (count(Order, status=criterion), count(Order, customer_id=1, status=criterion))

@@ -49,7 +49,7 @@ from tests.shop.models import (
 from tests.shop.stock import fill_shop
 
 settings.register_profile(
-    "ci", max_examples=6, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci", max_examples=5, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
     "long",
