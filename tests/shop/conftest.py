@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,27 @@ def shop(shop_region: dict[str, Any], database_url: str, tmp_path: Path) -> Iter
 
 
 @pytest.fixture
-def other_process(shop: Flask, shop_region: dict[str, Any], database_url: str, tmp_path: Path) -> Flask:
-    """Another app on the same database and cache backend: a second worker process."""
-    return make_shop_app(database_url, shop_region, tmp_path)
+def start_process(
+    shop: Flask, shop_region: dict[str, Any], database_url: str, tmp_path: Path
+) -> Iterator[Callable[..., Flask]]:
+    """Start another app on the same database and cache backend, as another worker process
+    would be (keyword arguments go to :func:`make_shop_app`)."""
+    started: list[Flask] = []
+
+    def start(**options: Any) -> Flask:
+        started.append(make_shop_app(database_url, shop_region, tmp_path, **options))
+        return started[-1]
+
+    yield start
+    for app in started:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def other_process(start_process: Callable[..., Flask]) -> Flask:
+    """Another worker process of the shop."""
+    return start_process()
 
 
 @pytest.fixture

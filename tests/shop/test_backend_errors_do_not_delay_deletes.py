@@ -9,7 +9,6 @@ import pytest
 import redis
 from sqlalchemy import event
 
-from tests.shop.app import make_shop_app
 from tests.shop.models import Customer, Post, db
 
 
@@ -25,9 +24,9 @@ def rename_customer():
 
 
 def test_value_the_codec_cannot_encode_does_not_delay_the_next_commits_deletes(
-    stock, other_process, shop_region, database_url, tmp_path
+    stock, other_process, start_process
 ):
-    unsigned = make_shop_app(database_url, shop_region, tmp_path, secret_key=None)
+    unsigned = start_process(secret_key=None)
     assert cached_name(other_process) == "ann"
 
     with unsigned.app_context():
