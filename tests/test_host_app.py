@@ -35,7 +35,7 @@ class Memo(CacheableMixin, host_db.Model):
     title: Mapped[str] = mapped_column(String(80))
 
 
-class Teapot(Exception):
+class TeapotError(Exception):
     pass
 
 
@@ -77,13 +77,13 @@ def build_host(database_url: str, *, mount: bool) -> Flask:
 
     @app.get("/api/teapot")
     def teapot():
-        raise Teapot
+        raise TeapotError
 
     @app.get("/api/redis")
     def redis_down():
         raise RedisError("the host's own Redis is down")
 
-    @app.errorhandler(Teapot)
+    @app.errorhandler(TeapotError)
     def short_and_stout(exc):
         return {"error": "teapot"}, 418
 
