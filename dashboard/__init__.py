@@ -11,12 +11,10 @@ from flask import Flask, redirect, url_for
 from .config import default_config
 from .extensions import caching, db
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults from the environment, then ``config`` overrides."""
-    app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"), instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(default_config(app.instance_path))
     if config:

@@ -1,8 +1,10 @@
-"""Login for the dashboard: Flask-Login, a werkzeug-hashed password, CSRF on every form.
+"""The dashboard's own login, for host apps without Flask-Login: a werkzeug-hashed
+password, CSRF on every form.
 
 The admin account table lives in the host app's database (one ``AdminUser``
-model per Flask-SQLAlchemy instance). Logout is a POST; ``next`` only ever
-redirects within the site.
+model per Flask-SQLAlchemy instance). The login and logout routes are mounted
+under the dashboard's URL. Logout is a POST; ``next`` only ever redirects
+within the site.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-bp = Blueprint("dashboard_auth", __name__)
+from .scope import confine
+
+bp = confine(Blueprint("dashboard_auth", __name__))
 _admin_models: dict[int, type] = {}
 
 
@@ -58,7 +62,7 @@ def admin_user_model(db: SQLAlchemy) -> Any:
 
 
 def init_auth(app: Flask, db: SQLAlchemy) -> None:
-    """Flask-Login on ``app``, with the login and logout routes under ``/admin``."""
+    """The dashboard's own Flask-Login ``LoginManager`` on ``app``, which has none."""
     model = admin_user_model(db)
     manager = LoginManager(app)
     manager.login_view = "dashboard_auth.login"
@@ -91,7 +95,7 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-@bp.route("/admin/login", methods=["GET", "POST"])
+@bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
@@ -107,7 +111,7 @@ def login() -> str | Response:
     return render_template("dashboard/login.html", form=form), (401 if form.is_submitted() else 200)
 
 
-@bp.post("/admin/logout")
+@bp.post("/logout")
 def logout() -> Response:
     logout_user()
     flash("Logged out.", "info")

@@ -18,11 +18,16 @@ def csrf_token(client: FlaskClient, path: str = "/admin/login") -> str:
     return match.group(1) or match.group(2)
 
 
-def log_in(client: FlaskClient, username: str = ADMIN[0], password: str = ADMIN[1]) -> Any:
-    """Log in; the session's CSRF token is kept on the client for later POSTs."""
-    token = csrf_token(client)
+def log_in(
+    client: FlaskClient, username: str = ADMIN[0], password: str = ADMIN[1], prefix: str = "/admin"
+) -> Any:
+    """Log in to the dashboard mounted at ``prefix``; the session's CSRF token is kept
+    on the client for later POSTs."""
+    token = csrf_token(client, f"{prefix}/login")
     client.csrf_token = token  # type: ignore[attr-defined]
-    return client.post("/admin/login", data={"username": username, "password": password, "csrf_token": token})
+    return client.post(
+        f"{prefix}/login", data={"username": username, "password": password, "csrf_token": token}
+    )
 
 
 def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:

@@ -1,7 +1,8 @@
 """The gist's demo pages, reading through ``User.cache`` to generate cache traffic.
 
 Reading is public; the two writes (update a user, add demo users) are POSTs
-that need a logged-in admin and a CSRF token, like every other write.
+that need a logged-in admin and a CSRF token, like every other write: the
+blueprint is part of the dashboard (``confine``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..models import User
+from ..scope import confine
 
-bp = Blueprint("demo", __name__, url_prefix="/demo")
+bp = confine(Blueprint("demo", __name__, url_prefix="/demo"))
 SEED_USERS = 50
 
 
