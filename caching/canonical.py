@@ -14,7 +14,10 @@ column gets a :class:`Canonical` converter from its type:
   (``0.1`` is ``Decimal("0.1")``, as the database compares it) and is rounded
   to the column's scale, as the database stores it.
 - ``DateTime(timezone=True)``: values are instants, kept in UTC; a naive value
-  is taken as UTC (SQLite reads them back naive).
+  is taken as UTC (SQLite reads them back naive). A filter on such a column
+  needs an aware value where the database keeps zones (a naive one would be
+  read in the session's zone), and on SQLite, which keeps the wall-clock time
+  and drops the offset, a naive or UTC one.
 
 :meth:`Canonical.coerce` is the form a stored value has, used for written
 values and criteria alike; it raises TypeError only (the write side keeps
@@ -35,6 +38,8 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Enum, Numeric
 
 _CONVERTIBLE = (int, float, decimal.Decimal, str)
+ZONED_DIALECTS = frozenset({"postgresql", "oracle", "mssql"})
+"""Where ``DateTime(timezone=True)`` keeps the zone; others (SQLite, MySQL) keep wall-clock times."""
 
 
 class Canonical:
@@ -54,8 +59,12 @@ class Canonical:
             return value
         return self._convert(value)
 
-    def criterion(self, value: Any) -> Any:
-        """``value`` as a filter compares it; ValueError where the database would compare otherwise."""
+    def criterion(self, value: Any, zones: bool = True) -> Any:
+        """``value`` as a filter compares it; ValueError where the database would compare otherwise.
+
+        ``zones``: whether the database keeps a datetime's zone (PostgreSQL's
+        ``timestamptz``) or only its wall-clock time (SQLite).
+        """
         return self.coerce(value)
 
     def _convert(self, value: Any) -> Any:
@@ -122,7 +131,7 @@ class _NumericColumn(Canonical):
         except decimal.InvalidOperation:  # more digits than any precision: the database refuses it
             return value
 
-    def criterion(self, value: Any) -> Any:
+    def criterion(self, value: Any, zones: bool = True) -> Any:
         exact = self._decimal(value)
         stored = self.coerce(exact)
         if exact is not None and exact.is_finite() and stored != exact:
@@ -156,7 +165,16 @@ class _DateTimeColumn(Canonical):
             return value.replace(tzinfo=datetime.UTC)
         return value.astimezone(datetime.UTC)
 
-    def criterion(self, value: Any) -> Any:
+    def criterion(self, value: Any, zones: bool = True) -> Any:
+        if isinstance(value, datetime.datetime) and self.timezone and not zones:
+            # the database keeps the wall-clock time and drops the offset: only UTC compares as stored
+            if value.utcoffset() not in (None, datetime.timedelta(0)):
+                raise ValueError(
+                    f"{self.name}: this database keeps a datetime's wall-clock time and drops its zone, "
+                    f"so {value.isoformat()} compares as {value.replace(tzinfo=None).isoformat()}; "
+                    "give the time in UTC"
+                )
+            return self.coerce(value)
         if isinstance(value, datetime.datetime) and (value.tzinfo is None) == self.timezone:
             given, column, wanted = (
                 ("a naive", "DateTime(timezone=True)", "an aware")

@@ -94,9 +94,10 @@ class ModelInfo:
         """``value`` in the column's canonical form, so written values and criteria share keys."""
         return None if value is None else self._canonical_of(column).coerce(value)
 
-    def criterion(self, column: str, value: Any) -> Any:
-        """A filter's value in canonical form; refuses one the database would compare otherwise."""
-        return None if value is None else self._canonical_of(column).criterion(value)
+    def criterion(self, column: str, value: Any, zones: bool = True) -> Any:
+        """A filter's value in canonical form; refuses one the database would compare otherwise
+        (``zones``: whether the database keeps datetimes' zones)."""
+        return None if value is None else self._canonical_of(column).criterion(value, zones)
 
     def _canonical_of(self, column: str) -> Canonical:
         try:

@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import instance_state
 
 from . import entries, keys
 from .attach import attach
+from .canonical import ZONED_DIALECTS
 from .extension import CachingState, current_state
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for, register
@@ -96,8 +97,8 @@ class Cache:
             raise ValueError(f"{info.name}.cache.filter: order_by must be 'asc' or 'desc', got {order_by!r}")
         start = _non_negative(info, "offset", offset) or 0
         count = _non_negative(info, "limit", limit)
-        criteria = self._criteria(criteria)
         state, session = self._begin()
+        criteria = self._criteria(criteria, session)
         if self._bypass(state, session):
             pk_attribute = info.attributes[info.pk_index]
             order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
@@ -112,8 +113,8 @@ class Cache:
 
     def count(self, **criteria: Any) -> int:
         """How many objects ``filter(**criteria)`` lists, from the cached listing alone."""
-        criteria = self._criteria(criteria)
         state, session = self._begin()
+        criteria = self._criteria(criteria, session)
         if self._bypass(state, session):
             return session.scalar(select(func.count()).select_from(self.model).filter_by(**criteria))
         return len(self._pks(state, session, criteria))
@@ -199,7 +200,7 @@ class Cache:
     def _bypass(self, state: CachingState, session: Session) -> bool:
         return not state.enabled or self.info.table in written_tables(session)
 
-    def _criteria(self, criteria: dict[str, Any]) -> dict[str, Any]:
+    def _criteria(self, criteria: dict[str, Any], session: Session) -> dict[str, Any]:
         info = self.info
         info.require_pk()
         for column in criteria:
@@ -212,7 +213,8 @@ class Cache:
                 f"{info.name}.cache.filter: columns {tuple(sorted(criteria))} are not declared in "
                 f"{info.name}.cache_filters (declared: {declared})"
             )
-        return {column: info.criterion(column, value) for column, value in criteria.items()}
+        zones = session.get_bind(mapper=info.mapper).dialect.name in ZONED_DIALECTS
+        return {column: info.criterion(column, value, zones) for column, value in criteria.items()}
 
 
 def _listing(data: Any) -> Any:
