@@ -57,7 +57,7 @@ def kind_of(key: str) -> str:
         return "statement"
     table = table_of(key)
     if table is not None and model_for_table(table) is not None and key.endswith("]"):
-        return "listing" if key.endswith("[all]") else "object"
+        return "listing" if "[all]" in key else "object"  # a listing, one of its pages, its count
     return "other"
 
 
@@ -159,15 +159,21 @@ def _preview(key: str, value: Any) -> str:
     if kind == "object":
         if data is None:
             return "no such row (a cached miss)"
-        info = info_for(model_for_table(table_of(key)))
-        return ", ".join(f"{k}={v!r}" for k, v in zip(info.keys, data))
+        return _row(key, data)
     if kind == "listing":
-        return f"{len(data)} keys: {', '.join(map(str, data))}"
+        if key.endswith("[count]"):
+            return f"{data} rows (the listing's count)"
+        return f"{len(data)} rows: " + "; ".join(_row(key, row) for row in data)
     if isinstance(data, dict) and "rows" in data:
         return f"{len(data['rows'])} rows of {', '.join(data['keys'])}: " + "; ".join(
             ", ".join(_cell(c) for c in row) for row in data["rows"]
         )
     return repr(data)
+
+
+def _row(key: str, values: Any) -> str:
+    info = info_for(model_for_table(table_of(key)))
+    return ", ".join(f"{k}={v!r}" for k, v in zip(info.keys, values))
 
 
 def _cell(cell: Any) -> str:

@@ -34,9 +34,17 @@ def entity_values(info: ModelInfo, values: Any) -> bool:
     return all(_is_key_value(values.get(info.keys[i])) for i in info.identity_indexes)
 
 
-def listing(data: Any) -> bool:
-    """Whether ``data`` is a listing: a list of primary key values."""
-    return type(data) is list and _NOT_KEYS.isdisjoint(map(type, data))
+def rows(info: ModelInfo, data: Any) -> list[dict[str, Any]] | None:
+    """A listing entry's rows, each as column values by name, or None if it is not one."""
+    if type(data) is not list:
+        return None
+    out = []
+    for row in data:
+        values = object_values(info, row)
+        if values is None:
+            return None
+        out.append(values)
+    return out
 
 
 def _is_key_value(value: Any) -> bool:

@@ -1,9 +1,11 @@
 """The key grammar: human-readable cache keys.
 
 - ``user.id[4]``: the object whose ``id`` is 4;
-- ``user.id[all]``: the primary keys of all users;
-- ``user.views=3[all]``: the primary keys of users with ``views == 3``;
-- ``address.email=a@b.org&user_id=4[all]``: several columns, sorted by name.
+- ``user.id[all]``: the listing of all users (their rows, by primary key);
+- ``user.views=3[all]``: the listing of users with ``views == 3``;
+- ``address.email=a@b.org&user_id=4[all]``: several columns, sorted by name;
+- ``user.views=3[all][20:40]``, ``[0:20:desc]``: a page of a listing;
+- ``user.views=3[all][count]``: its length.
 
 Values are rendered canonically (``Decimal('3.50')`` and ``Decimal('3.5')``
 give the same key, as do ``Status.ACTIVE`` and ``"active"`` for a ``str``
@@ -27,6 +29,7 @@ from urllib.parse import quote
 GUARD_PREFIX = "gen:"
 STATEMENT_PREFIX = "sql:"
 _SAFE = "@.:-_+!*'(),;/~$^|{}<>?#\"`"
+_RESERVED = {"None": "%4Eone", "all": "%61ll"}
 
 
 def render(value: Any) -> str:
@@ -54,7 +57,8 @@ def render(value: Any) -> str:
     else:
         text = str(value)
     text = quote(text, safe=_SAFE)
-    return "%4Eone" if text == "None" else text  # the string "None" is not None
+    # the string "None" is not None, and a value "all" must not name a listing
+    return _RESERVED.get(text, text)
 
 
 def _enum_text(member: enum.Enum) -> str:
@@ -95,6 +99,19 @@ def table_of(key: str) -> str | None:
             end = min(end, position)
     table, dot, _ = key[:end].rpartition(".")
     return table if dot else None
+
+
+def window_key(listing: str, start: int, stop: int | None, descending: bool = False) -> str:
+    """A page of a listing: ``user.views=3[all][20:40]``, ``[0:20:desc]``; the whole listing ascending is
+    the listing's own key."""
+    if start == 0 and stop is None and not descending:
+        return listing
+    return f"{listing}[{start}:{'' if stop is None else stop}{':desc' if descending else ''}]"
+
+
+def count_key(listing: str) -> str:
+    """The length of a listing: ``user.views=3[all][count]``."""
+    return f"{listing}[count]"
 
 
 def guard_key(key: str) -> str:

@@ -1,11 +1,17 @@
 """``CacheableMixin`` and ``Model.cache``: read-through get and filter.
 
 ``User.cache.get(4)`` reads the object key ``user.id[4]``;
-``User.cache.filter(views=3)`` reads the listing ``user.views=3[all]`` (the
-primary keys) and then every object key in one ``get_multi``. Misses are
-loaded with one SQL statement per call (the primary keys, then one ``IN``
-for all missing objects) and stored with one ``set_multi``. Objects come
-back attached to the session, exactly as a query would return them.
+``User.cache.filter(views=3)`` reads the listing ``user.views=3[all]``, whose
+value holds the rows themselves (their column values, in primary key order),
+so a warm listing is one backend call for one value and its guard, as
+cacheops stores a queryset. A page of it, ``filter(views=3, offset=20,
+limit=20)``, is an entry of its own, ``user.views=3[all][20:40]``, and
+``count(views=3)`` is ``user.views=3[all][count]``: all are guarded by the
+listing's guard, so a write flushes every window of a listing with one key,
+and no read or write moves more than the window it serves. A miss runs the
+same query with ``LIMIT``/``OFFSET`` (or ``COUNT``) and stores its result.
+Objects come back attached to the session, exactly as a query would return
+them.
 
 While the session's transaction has written a model's table, its reads
 bypass the cache: the cache holds committed data only, and the session
@@ -14,7 +20,6 @@ must see its own writes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -29,9 +34,8 @@ from .extension import CachingState, current_state
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for, register
 from .query import FromCache
-from .store import MISS, Lookup, Store
+from .store import MISS
 
-IN_CHUNK = 500
 ORDERS = ("asc", "desc")
 
 
@@ -104,79 +108,41 @@ class Cache:
             order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
             stmt = select(self.model).filter_by(**criteria).order_by(order).offset(start).limit(count)
             return list(session.scalars(stmt))
-        pks = self._pks(state, session, criteria)
-        if order_by == "desc":
-            pks = pks[::-1]
-        pks = pks[start : None if count is None else start + count]
-        objects = self._objects(state.store(self.label), session, pks)
-        return [objects[p] for p in pks if p in objects]
+        listing = info.listing_key(criteria)
+        stop = None if count is None else start + count
+        key = keys.window_key(listing, start, stop, descending=order_by == "desc")
+        pk_attribute = info.attributes[info.pk_index]
+        order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
+        stmt = select(*info.attributes).filter_by(**criteria).order_by(order).offset(start).limit(count)
+
+        def attached(rows: list[dict[str, Any]]) -> list[Any]:
+            return [attach(session, info, values) for values in rows]
+
+        def use(data: Any) -> Any:
+            rows = entries.rows(info, data)
+            return MISS if rows is None else attached(rows)
+
+        def load() -> tuple[list[list[Any]], list[Any]]:
+            rows = [list(row) for row in session.execute(stmt)]
+            return rows, attached([dict(zip(info.keys, row)) for row in rows])
+
+        return state.store(self.label).read_through(key, [keys.guard_key(listing)], load, use)
 
     def count(self, **criteria: Any) -> int:
-        """How many objects ``filter(**criteria)`` lists, from the cached listing alone."""
+        """How many objects ``filter(**criteria)`` lists: one cached number, guarded with the listing."""
         state, session = self._begin()
         criteria = self._criteria(criteria, session)
+        stmt = select(func.count()).select_from(self.model).filter_by(**criteria)
         if self._bypass(state, session):
-            return session.scalar(select(func.count()).select_from(self.model).filter_by(**criteria))
-        return len(self._pks(state, session, criteria))
+            return session.scalar(stmt)
 
-    def _pks(self, state: CachingState, session: Session, criteria: dict[str, Any]) -> list[Any]:
-        """The listing: the ``cache_pk`` values matching ``criteria``, in ascending order."""
-        pk_attribute = self.info.attributes[self.info.pk_index]
+        def load() -> tuple[int, int]:
+            number = session.scalar(stmt)
+            return number, number
 
-        def load() -> tuple[list[Any], list[Any]]:
-            stmt = select(pk_attribute).filter_by(**criteria).order_by(pk_attribute)
-            pks = list(session.scalars(stmt))
-            return pks, pks
-
-        key = self.info.listing_key(criteria)
-        return state.store(self.label).read_through(key, [keys.guard_key(key)], load, _listing)
-
-    def _objects(self, store: Store, session: Session, pks: Sequence[Any]) -> dict[Any, Any]:
-        """Objects by pk: from the identity map, then the cache, then one IN query."""
-        info = self.info
-        found: dict[Any, Any] = {}
-        wanted = []
-        look_up = info.pk_is_identity and len(session.identity_map) > 0
-        for pk in pks:
-            existing = session.identity_map.get(info.identity_key_for_pk(pk)) if look_up else None
-            if existing is not None and _fully_loaded(info, existing):
-                found[pk] = existing
-            else:
-                wanted.append(pk)
-        requests = [(k, [keys.guard_key(k)]) for k in map(info.object_key, wanted)]
-        lookups = store.fetch(requests) if requests else []
-        misses: list[tuple[Any, Lookup]] = []
-        for pk, lookup in zip(wanted, lookups):
-            if not lookup.hit:
-                misses.append((pk, lookup))
-            elif lookup.data is not None:
-                values = entries.object_values(info, lookup.data)
-                if values is None:
-                    misses.append((pk, lookup))  # another shape: load and store it again
-                else:
-                    found[pk] = attach(session, info, values)
-        if not misses:
-            return found
-        store.arm([lookup for _, lookup in misses])
-        rows = self._rows_by_pk(session, [pk for pk, _ in misses])
-        stored: dict[str, Any] = {}
-        for pk, lookup in misses:
-            values = rows.get(pk)
-            stored.update(store.entry(lookup, values))
-            if values is not None:
-                found[pk] = attach(session, info, dict(zip(info.keys, values)))
-        store.save(stored)
-        return found
-
-    def _rows_by_pk(self, session: Session, pks: list[Any]) -> dict[Any, list[Any]]:
-        """Column values of the given objects: one IN query per 500 of them."""
-        info = self.info
-        pk_attribute = info.attributes[info.pk_index]
-        rows = {}
-        for i in range(0, len(pks), IN_CHUNK):
-            stmt = select(*info.attributes).where(pk_attribute.in_(pks[i : i + IN_CHUNK]))
-            rows.update((row[info.pk_index], list(row)) for row in session.execute(stmt))
-        return rows
+        listing = self.info.listing_key(criteria)
+        key = keys.count_key(listing)
+        return state.store(self.label).read_through(key, [keys.guard_key(listing)], load, _count)
 
     # -- flush and FromCache ----------------------------------------------
 
@@ -217,8 +183,8 @@ class Cache:
         return {column: info.criterion(column, value, zones) for column, value in criteria.items()}
 
 
-def _listing(data: Any) -> Any:
-    return data if entries.listing(data) else MISS
+def _count(data: Any) -> Any:
+    return data if type(data) is int and data >= 0 else MISS
 
 
 def _fully_loaded(info: ModelInfo, obj: Any) -> bool:

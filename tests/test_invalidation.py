@@ -19,13 +19,15 @@ def warm(*calls):
     fresh_session()
 
 
-def test_update_flushes_object_all_and_old_and_new_value_listings(users, region, invalidations):
+def test_update_flushes_the_object_and_every_listing_it_is_in_before_and_after(users, region, invalidations):
     warm(
         lambda: User.cache.get(4),
+        lambda: User.cache.get(5),
         lambda: User.cache.filter(views=3),
         lambda: User.cache.filter(views=4),
         lambda: User.cache.filter(),
         lambda: User.cache.filter(username="user4"),
+        lambda: User.cache.filter(username="user5"),
     )
 
     user = User.cache.get(4)
@@ -34,14 +36,24 @@ def test_update_flushes_object_all_and_old_and_new_value_listings(users, region,
 
     for key in ("user.id[4]", "user.views=3[all]", "user.views=4[all]", "user.id[all]"):
         assert not present(region, key), key
-    assert present(region, "user.username=user4[all]")  # unchanged column: still valid
+    assert not present(region, "user.username=user4[all]")  # unchanged column: its rows hold views
+    assert present(region, "user.username=user5[all]")  # user 4 is in neither version of it
     assert present(region, "user.id[5]")
+    fresh_session()
+    assert [u.views for u in User.cache.filter(username="user4")] == [4]
     [signal] = invalidations
     assert signal["model"] is User
     assert signal["pk"] == 4
     assert signal["operation"] == "update"
     assert signal["columns"] == ("views",)
-    assert set(signal["keys"]) == {"user.id[4]", "user.id[all]", "user.views=3[all]", "user.views=4[all]"}
+    assert set(signal["keys"]) == {
+        "user.id[4]",
+        "user.id[all]",
+        "user.views=3[all]",
+        "user.views=4[all]",
+        "user.username=user4[all]",
+        "user.email=user4@example.org[all]",
+    }
     assert signal["region"] == "default"
 
 
@@ -248,6 +260,7 @@ def test_update_statement_flushes_exactly_the_rows_it_changed(users, region, inv
         (User, 2, "update"),
     ]
     flushed = {"user.id[1]", "user.id[all]", "user.views=3[all]", "user.views=4[all]"}
+    flushed |= {"user.username=user1[all]", "user.email=user1@example.org[all]"}
     assert set(invalidations[0]["keys"]) == flushed
 
 
@@ -287,7 +300,8 @@ def test_reads_inside_a_writing_transaction_see_its_writes_and_store_nothing(use
     db.session.add(User(username="pending", email="p@example.org", views=3))
     assert [u.id for u in User.cache.filter(views=3)] == [1, 2, 3, 4, 5, 11]  # autoflushed, uncommitted
     assert User.cache.get(11).username == "pending"
-    assert region.get("user.views=3[all]")[1] == [1, 2, 3, 4, 5]  # the cache holds committed data only
+    cached = region.get("user.views=3[all]")[1]
+    assert [row[0] for row in cached] == [1, 2, 3, 4, 5]  # the cache holds committed data only
     db.session.rollback()
     fresh_session()
     assert [u.id for u in User.cache.filter(views=3)] == [1, 2, 3, 4, 5]

@@ -56,14 +56,14 @@ def test_a_malformed_object_entry_is_a_miss_on_get(boxes, region, sql, data):
 
 
 @pytest.mark.parametrize("data", MALFORMED_OBJECTS, ids=repr)
-def test_a_malformed_object_entry_is_a_miss_in_a_listing(boxes, region, sql, data):
+def test_a_malformed_row_makes_its_listing_a_miss(boxes, region, sql, data):
     assert read_boxes() == [(1, "a", 3), (2, "b", 3)]
-    replace_data(region, "rd_box.id[1]", data)
+    replace_data(region, "rd_box.size=3[all]", [data, [2, "b", 3]])
     sql.reset()
 
     assert read_boxes() == [(1, "a", 3), (2, "b", 3)]
-    assert len(sql) == 1  # the one object, by primary key
-    assert region.get("rd_box.id[1]")[1] == [1, "a", 3]
+    assert len(sql) == 1  # the listing, read again
+    assert region.get("rd_box.size=3[all]")[1] == [[1, "a", 3], [2, "b", 3]]
 
 
 @pytest.mark.parametrize("data", [5, "12", {"1": 1}, [[1], [2]], [1, None], [{"id": 1}]], ids=repr)
@@ -73,9 +73,20 @@ def test_a_malformed_listing_is_a_miss(boxes, region, sql, data):
     sql.reset()
 
     assert read_boxes() == [(1, "a", 3), (2, "b", 3)]
+    assert len(sql) == 1
+    assert region.get("rd_box.size=3[all]")[1] == [[1, "a", 3], [2, "b", 3]]
+
+
+@pytest.mark.parametrize("data", ["2", -1, [2], None, True], ids=repr)
+def test_a_malformed_count_is_a_miss(boxes, region, sql, data):
+    assert RdBox.cache.count(size=3) == 2
+    replace_data(region, "rd_box.size=3[all][count]", data)
+    fresh_session()
+    sql.reset()
+
     assert RdBox.cache.count(size=3) == 2
     assert len(sql) == 1
-    assert region.get("rd_box.size=3[all]")[1] == [1, 2]
+    assert region.get("rd_box.size=3[all][count]")[1] == 2
 
 
 class _Ref:
