@@ -48,8 +48,9 @@ from tests.shop.models import (
 )
 from tests.shop.stock import fill_shop
 
+# ci: 25 runs of 40 steps, a thousand writes and commits per database and backend
 settings.register_profile(
-    "ci", max_examples=5, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci", max_examples=25, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
     "long",
