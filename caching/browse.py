@@ -149,7 +149,10 @@ def _decode(state: CachingState, key: str, raw: bytes, now: float) -> tuple[floa
     if stored is None:
         return None, "(not a value this cache wrote)"
     created, _, value = stored
-    return now - created, _shorten(_preview(key, value))
+    try:
+        return now - created, _shorten(_preview(key, value))
+    except (TypeError, ValueError, KeyError, AttributeError):  # written by hand, not by this cache
+        return now - created, _shorten(f"(not the shape of a {kind_of(key)} value) {value!r}")
 
 
 def _preview(key: str, value: Any) -> str:

@@ -203,7 +203,10 @@ class CachingState:
         if self.log is None:
             label = self.app.config.get("CACHE_LOG_REGION") or self.default_label
             self.log = InvalidationLog(
-                f"{self.namespaces[label].meta_prefix}log", self.redis_client(label), size
+                f"{self.namespaces[label].meta_prefix}log",
+                self.redis_client(label),
+                size,
+                on_bad_entry=lambda: self.stats[label].add(errors=1),
             )
             self.log.connect(self.app)
         return self.log

@@ -14,13 +14,15 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, inspect
+from sqlalchemy import BigInteger, Column, Integer, SmallInteger, inspect
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.base import LoaderCallableStatus
 
 from . import keys
 
 _CONVERTIBLE = (int, float, decimal.Decimal, str)
+# the widest integer each column type promises to hold (SQL's SMALLINT, INTEGER, BIGINT)
+_INTEGER_BITS = ((SmallInteger, 16), (BigInteger, 64), (Integer, 32))
 
 
 class ModelInfo:
@@ -46,6 +48,8 @@ class ModelInfo:
         self.pk_index = self.index.get(self.pk) if self.pk else None
         self.pk_is_identity = [self.pk] == primary
         self.filter_sets = self._declared_filter_sets(getattr(cls, "cache_filters", ()))
+        self._integer_limits = {k: _integer_limit(c) for k, c in self.columns.items() if _integer_limit(c)}
+        self._value_types = tuple(_value_type(self.columns[k]) for k in self.keys)
         self.fingerprint = self._fingerprint()
 
     def _declared_filter_sets(self, declared: Sequence[Sequence[str]]) -> tuple[frozenset[str], ...]:
@@ -94,6 +98,27 @@ class ModelInfo:
             )
         return converted
 
+    def representable(self, column: str, value: Any) -> bool:
+        """Can the column hold ``value``? An id beyond an INTEGER's range names no row,
+        and asking the database about it is an error (PostgreSQL) or an overflow (SQLite)."""
+        limit = self._integer_limits.get(column)
+        return limit is None or not isinstance(value, int) or -limit <= value < limit
+
+    def valid_row(self, data: Any) -> bool:
+        """Is ``data`` the cached column values of one object (a list in ``keys`` order,
+        each None or of its column's type)? Anything else in the backend is not ours."""
+        if not isinstance(data, list) or len(data) != len(self.keys):
+            return False
+        return all(
+            value is None or kind is None or isinstance(value, kind)
+            for value, kind in zip(data, self._value_types)
+        )
+
+    def valid_listing(self, data: Any) -> bool:
+        """Is ``data`` a cached listing: a list of ``cache_pk`` values?"""
+        kind = self._value_types[self.index[self.require_pk()]] or (int, str)
+        return isinstance(data, list) and all(isinstance(pk, kind) for pk in data)
+
     # -- keys -------------------------------------------------------------
 
     def object_key(self, pk: Any) -> str:
@@ -127,6 +152,26 @@ def _convert(python_type: type, value: Any) -> Any:
     if python_type is not str and not isinstance(value, str) and converted != value:
         return None  # int(3.5) would truncate
     return converted
+
+
+def _integer_limit(column: Column[Any]) -> int | None:
+    for kind, bits in _INTEGER_BITS:
+        if isinstance(column.type, kind):
+            return 2 ** (bits - 1)
+    return None
+
+
+def _value_type(column: Column[Any]) -> type | tuple[type, ...] | None:
+    """What a cached value of ``column`` must be an instance of (None: not checked)."""
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return None
+    if python_type is float:
+        return (float, int)
+    if python_type in (int, str, bool, bytes, decimal.Decimal) or python_type.__module__ == "datetime":
+        return python_type
+    return None  # JSON, pickles, enums...: whatever the database returned
 
 
 def is_unknown(value: Any) -> bool:

@@ -28,7 +28,7 @@ from .extension import CachingState, current_state
 from .invalidation import listen_mapper_events, written_tables
 from .mapping import ModelInfo, info_for, register
 from .query import FromCache
-from .store import Lookup, Store
+from .store import MISS, Lookup
 
 IN_CHUNK = 500
 ORDERS = ("asc", "desc")
@@ -54,6 +54,8 @@ class Cache:
         """The object whose ``cache_pk`` is ``pk``, or None; no SQL on a hit."""
         info = self.info
         pk = info.coerce(info.require_pk(), pk)
+        if not info.representable(info.pk, pk):
+            return None
         state, session = self._begin()
         if info.pk_is_identity:
             existing = session.identity_map.get(info.identity_key_for_pk(pk))
@@ -64,7 +66,11 @@ class Cache:
             return session.scalars(select(self.model).where(pk_attribute == pk)).first()
 
         def use(values: list[Any] | None) -> Any:
-            return None if values is None else attach(session, info, dict(zip(info.keys, values)))
+            if values is None:
+                return None
+            if not self._valid(state, info.valid_row, values):
+                return MISS
+            return attach(session, info, dict(zip(info.keys, values)))
 
         def load() -> tuple[list[Any] | None, Any]:
             row = session.execute(select(*info.attributes).where(pk_attribute == pk)).first()
@@ -93,6 +99,8 @@ class Cache:
         start = _non_negative(info, "offset", offset) or 0
         count = _non_negative(info, "limit", limit)
         criteria = self._criteria(criteria)
+        if not self._representable(criteria):
+            return []
         state, session = self._begin()
         if self._bypass(state, session):
             pk_attribute = info.attributes[info.pk_index]
@@ -103,12 +111,14 @@ class Cache:
         if order_by == "desc":
             pks = pks[::-1]
         pks = pks[start : None if count is None else start + count]
-        objects = self._objects(state.store(self.label), session, pks)
+        objects = self._objects(state, session, pks)
         return [objects[p] for p in pks if p in objects]
 
     def count(self, **criteria: Any) -> int:
         """How many objects ``filter(**criteria)`` lists, from the cached listing alone."""
         criteria = self._criteria(criteria)
+        if not self._representable(criteria):
+            return 0
         state, session = self._begin()
         if self._bypass(state, session):
             return session.scalar(select(func.count()).select_from(self.model).filter_by(**criteria))
@@ -123,12 +133,16 @@ class Cache:
             pks = list(session.scalars(stmt))
             return pks, pks
 
-        key = self.info.listing_key(criteria)
-        return state.store(self.label).read_through(key, [keys.guard_key(key)], load)
+        def use(pks: Any) -> Any:
+            return pks if self._valid(state, self.info.valid_listing, pks) else MISS
 
-    def _objects(self, store: Store, session: Session, pks: Sequence[Any]) -> dict[Any, Any]:
+        key = self.info.listing_key(criteria)
+        return state.store(self.label).read_through(key, [keys.guard_key(key)], load, use)
+
+    def _objects(self, state: CachingState, session: Session, pks: Sequence[Any]) -> dict[Any, Any]:
         """Objects by pk: from the identity map, then the cache, then one IN query."""
         info = self.info
+        store = state.store(self.label)
         found: dict[Any, Any] = {}
         wanted = []
         look_up = info.pk_is_identity and len(session.identity_map) > 0
@@ -142,7 +156,9 @@ class Cache:
         lookups = store.fetch(requests) if requests else []
         misses: list[tuple[Any, Lookup]] = []
         for pk, lookup in zip(wanted, lookups):
-            if not lookup.hit:
+            if not lookup.hit or (
+                lookup.data is not None and not self._valid(state, info.valid_row, lookup.data)
+            ):
                 misses.append((pk, lookup))
             elif lookup.data is not None:
                 found[pk] = attach(session, info, dict(zip(info.keys, lookup.data)))
@@ -190,6 +206,19 @@ class Cache:
 
     def _bypass(self, state: CachingState, session: Session) -> bool:
         return not state.enabled or self.info.table in written_tables(session)
+
+    def _valid(self, state: CachingState, check: Any, data: Any) -> bool:
+        """Is cached ``data`` of the shape this cache writes? Anything else (written by
+        hand, or by another program) is read as a miss, counted as an error, and
+        overwritten by the next load."""
+        if check(data):
+            return True
+        state.stats[self.label].add(errors=1)
+        return False
+
+    def _representable(self, criteria: dict[str, Any]) -> bool:
+        """False if a value cannot be in its column: then no row matches."""
+        return all(self.info.representable(column, value) for column, value in criteria.items())
 
     def _criteria(self, criteria: dict[str, Any]) -> dict[str, Any]:
         info = self.info

@@ -3,7 +3,8 @@
 Like Django's ``admin.site.register``, it registers a CRUD view for every
 ``CacheableMixin`` model of ``db`` (or the ``models`` given), plus the key
 browser, region stats and the invalidation log, all behind Flask-Login, with
-Flask-WTF's ``CSRFProtect`` checking every POST.
+Flask-WTF's ``CSRFProtect`` checking every POST, and the headers, login rate
+limits and input checks of :mod:`dashboard.security` on the dashboard's pages.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from werkzeug.wrappers import Response
 
 from caching import CacheableMixin
 
-from . import auth
+from . import auth, security
 from .views.keys import KeyBrowserView
 from .views.log import InvalidationLogView
 from .views.models import CachedModelView
@@ -64,6 +65,7 @@ def init_dashboard(
         admin.add_view(CachedModelView(model, db, category="Models"))
     admin.add_view(KeyBrowserView(name="Keys", endpoint="keys", url=f"{url}/keys"))
     admin.add_view(InvalidationLogView(name="Invalidation log", endpoint="invalidations", url=f"{url}/log"))
+    security.init_security(app, [view.blueprint.name for view in admin._views] + [auth.bp.name])
     app.after_request(flash_invalidations)
     app.register_error_handler(RedisError, backend_unavailable)
     app.extensions["dashboard"] = admin

@@ -19,10 +19,15 @@ def csrf_token(client: FlaskClient, path: str = "/admin/login") -> str:
 
 
 def log_in(client: FlaskClient, username: str = ADMIN[0], password: str = ADMIN[1]) -> Any:
-    """Log in; the session's CSRF token is kept on the client for later POSTs."""
+    """Log in; the session's new CSRF token (a login changes it) is kept on the client
+    for later POSTs."""
     token = csrf_token(client)
     client.csrf_token = token  # type: ignore[attr-defined]
-    return client.post("/admin/login", data={"username": username, "password": password, "csrf_token": token})
+    data = {"username": username, "password": password, "csrf_token": token}
+    response = client.post("/admin/login", data=data)
+    if response.status_code == 302:
+        client.csrf_token = csrf_token(client, "/admin/")  # type: ignore[attr-defined]
+    return response
 
 
 def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
