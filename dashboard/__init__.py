@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, redirect, url_for
 
-from .config import default_config
+from .config import default_config, instance_secret_key
 from .extensions import caching, db
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,15 +22,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(default_config(app.instance_path))
     if config:
         app.config.update(config)
+    app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or instance_secret_key(Path(app.instance_path))
     db.init_app(app)
     caching.init_app(app, db)
 
-    from . import commands, models  # noqa: F401 - models register with db
+    from . import commands, models, security  # noqa: F401 - models register with db
     from .admin import init_dashboard
     from .views import demo
 
     init_dashboard(app, db)
     app.register_blueprint(demo.bp)
+    security.secure_headers(app, [demo.bp.name])
     app.add_url_rule("/", "home", lambda: redirect(url_for("admin.index")))
     commands.register(app)
     return app

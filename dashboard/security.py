@@ -45,10 +45,18 @@ class BadInput(BadRequest):
 
 
 def init_security(app: Flask, blueprints: Collection[str]) -> None:
-    """Headers and input checks on ``blueprints`` of ``app``, and the login limiter."""
+    """Headers on ``blueprints`` of ``app``, and the login limiter."""
     for name, default in LOGIN_LIMITS.items():
         app.config.setdefault(name, default)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    secure_headers(app, blueprints)
+    limiter = Limiter(get_remote_address, storage_uri=_limiter_storage(app), key_prefix="dashboard-login")
+    limiter.init_app(app)
+    app.extensions["dashboard_limiter"] = limiter
+
+
+def secure_headers(app: Flask, blueprints: Collection[str]) -> None:
+    """Flask-Talisman's headers on the responses of ``blueprints``, not on the rest of ``app``."""
     Talisman().init_app(
         _Scope(app, blueprints),
         force_https=False,  # TLS is the proxy's job; SESSION_COOKIE_SECURE marks the cookie
@@ -58,9 +66,6 @@ def init_security(app: Flask, blueprints: Collection[str]) -> None:
         session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
         session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
     )
-    limiter = Limiter(get_remote_address, storage_uri=_limiter_storage(app), key_prefix="dashboard-login")
-    limiter.init_app(app)
-    app.extensions["dashboard_limiter"] = limiter
 
 
 class _Scope:

@@ -1,20 +1,34 @@
 """The gist's demo pages, reading through ``User.cache`` to generate cache traffic.
 
-Reading is public; the two writes (update a user, add demo users) are POSTs
-that need a logged-in admin and a CSRF token, like every other write.
+They show users' emails, so they need a logged-in admin like the dashboard,
+unless ``DEMO_PUBLIC`` opens the reading pages; the two writes (update a user,
+add demo users) are POSTs that always need a logged-in admin and a CSRF token.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
-from flask_login import login_required
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from .. import security
 from ..extensions import db
 from ..models import User
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
+bp.before_request(security.check_input)
+for _error in security.DATABASE_ERRORS:
+    bp.register_error_handler(_error, security.database_error)
 SEED_USERS = 50
+
+
+@bp.before_request
+def require_login() -> Response | None:
+    """Send visitors to the login page, unless ``DEMO_PUBLIC`` opens the reading pages."""
+    public = current_app.config.get("DEMO_PUBLIC") and request.method == "GET"
+    if public or current_user.is_authenticated:
+        return None
+    return current_app.login_manager.unauthorized()
 
 
 @bp.get("/")
@@ -34,7 +48,6 @@ def view_user(user_id: int) -> str:
 
 
 @bp.post("/users/<int:user_id>/update")
-@login_required
 def update_user(user_id: int) -> Response:
     """Add a view: flushes the user, the ``all`` listing and the old and new views listings."""
     user = _user_or_404(user_id)
@@ -44,7 +57,6 @@ def update_user(user_id: int) -> Response:
 
 
 @bp.post("/init-db")
-@login_required
 def init_db() -> Response:
     """Add demo users, as the gist's ``/init_db/`` did."""
     from ..commands import seed_users
