@@ -48,7 +48,7 @@ def init_security(app: Flask, blueprints: Collection[str]) -> None:
     """Headers on ``blueprints`` of ``app``, and the login limiter."""
     for name, default in LOGIN_LIMITS.items():
         app.config.setdefault(name, default)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     secure_headers(app, blueprints)
     limiter = Limiter(get_remote_address, storage_uri=_limiter_storage(app), key_prefix="dashboard-login")
     limiter.init_app(app)

@@ -63,7 +63,8 @@ def test_edit_inspect_and_flush_in_a_browser(browser, server, dashboard, tmp_pat
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.on("dialog", lambda dialog: dialog.accept())
 
-    # generate cache traffic through the demo pages
+    # generate cache traffic through the demo pages, opened to visitors
+    dashboard.config["DEMO_PUBLIC"] = True
     for path in ("/demo/", "/demo/views/3/", "/demo/views/4/", f"/demo/users/{EDITED}/"):
         assert page.goto(server + path).status == 200
 
