@@ -50,7 +50,14 @@ def init_security(app: Flask, blueprints: Collection[str]) -> None:
         app.config.setdefault(name, default)
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     secure_headers(app, blueprints)
-    limiter = Limiter(get_remote_address, storage_uri=_limiter_storage(app), key_prefix="dashboard-login")
+    limiter = Limiter(
+        get_remote_address,
+        storage_uri=_limiter_storage(app),
+        key_prefix="dashboard-login",
+        # while Redis is down, count in the process rather than refuse every login
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+    )
     limiter.init_app(app)
     app.extensions["dashboard_limiter"] = limiter
 

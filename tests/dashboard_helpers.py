@@ -12,7 +12,11 @@ _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf
 
 
 def csrf_token(client: FlaskClient, path: str = "/admin/login") -> str:
-    html = client.get(path).get_data(as_text=True)
+    return token_in(client.get(path).get_data(as_text=True), path)
+
+
+def token_in(html: str, path: str = "the page") -> str:
+    """The CSRF token of the first form in ``html``."""
     match = _TOKEN.search(html)
     assert match, f"no CSRF token on {path}"
     return match.group(1) or match.group(2)
