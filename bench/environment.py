@@ -30,11 +30,6 @@ UPDATE_VIEWS = (100, 101)  # toggled by the update benchmark
 EXPIRATION = 3600
 
 
-def listing_pks() -> list[int]:
-    """The primary keys of the benchmarked listing, ``views == LIST_VIEWS``, in order."""
-    return [pk for pk in range(1, USERS + 1) if pk % VIEW_VALUES == LIST_VIEWS]
-
-
 @dataclass(frozen=True)
 class Setup:
     """One database with one cache backend."""

@@ -193,9 +193,8 @@ def _get_limits(results: Results, setup: str, profile: Profile | None) -> Iterat
         f"{pct(_share(profile, 'StatsProxy.get_serialized_multi'))} (a lock and two counters per backend "
         f"call). Finding the app's cache state and session and checking for pending writes "
         f"(`Cache._begin`) is {pct(_share(profile, 'Cache._begin'))}; `attach` "
-        f"{pct(_share(profile, 'attach (attach)'))}, most of it `Session._update_impl`, which puts the "
-        f"object in the identity map ({pct(_share(profile, '_update_impl'))}); rendering the key "
-        f"{pct(_share(profile, 'object_key'))}."
+        f"{pct(_share(profile, 'attach (attach)'))} (building the instance as the ORM's loader does, "
+        f"identity map and load events included); rendering the key {pct(_share(profile, 'object_key'))}."
     )
     yield ""
     yield (
@@ -242,15 +241,15 @@ def _stats_limits(results: Results, setup: str, profile: Profile | None) -> Iter
 def _listing_limits(results: Results, setup: str, profile: Profile | None) -> Iterator[str]:
     warm = _time(results.find(setup, LISTING, LIBRARY, "warm"))
     attach = _time(results.find(setup, LISTING, "floor: attach x50"))
-    read = _time(results.find(setup, LISTING, "floor: dogpile region.get_multi x50"))
+    read = _time(results.find(setup, LISTING, "floor: dogpile region.get of the listing"))
     example = _time(results.find(setup, LISTING, SQLA_EXAMPLE, "warm"))
     yield (
         f"**Listing of 50, warm ({setup}).** {us(warm)} µs, of which attaching 50 objects is a floor of "
-        f"{us(attach)} µs ({pct(divide(attach, warm))}) and reading 50 entries through dogpile another "
-        f"{us(read)} µs ({pct(divide(read, warm))}); the library reads 101 values (the listing, 50 "
-        "entries, their 50 guards) in 2 calls. The SQLAlchemy example "
-        f"({us(example)} µs) reads one value, the whole `FrozenResult`, and merges it: one envelope to "
-        "parse instead of 101, and `merge(load=False)` per object. Profile: `attach` "
+        f"{us(attach)} µs ({pct(divide(attach, warm))}) and reading the listing's one value through "
+        f"dogpile another {us(read)} µs ({pct(divide(read, warm))}); the library reads 2 values (the "
+        "listing, holding its 50 rows, and its guard) in 1 call. The SQLAlchemy example "
+        f"({us(example)} µs) reads one value, the whole `FrozenResult`, and merges it with "
+        "`merge(load=False)` per object. Profile: `attach` "
         f"{pct(_share(profile, 'attach (attach)'))}, `Store.fetch` {pct(_share(profile, 'Store.fetch'))} "
         f"(envelopes {pct(_share(profile, '_parse_serialized_from_backend'))})."
     )
@@ -314,7 +313,7 @@ def _method() -> str:
             "(`SimpleCache`, `RedisCache`), which returns detached copies outside the session. All use "
             "the same backend as the library in each setup; none of them invalidates on commit.",
             "- Floors: one raw `region.get` of the cached value (the library's region: namespace, "
-            "envelope, msgpack), `caching.attach.attach` of values already in memory, one Redis `GET`, "
-            "one `MGET` of 50 keys (the same stored keys).",
+            "envelope, msgpack), `caching.attach.attach` of values already in memory, one Redis `GET` "
+            "of the object, one of the listing (the same stored keys).",
         ]
     )

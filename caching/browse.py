@@ -19,7 +19,7 @@ from dogpile.cache.backends.redis import RedisBackend
 
 from . import scan
 from .extension import CachingState
-from .keys import GUARD_PREFIX, STATEMENT_PREFIX
+from .keys import GUARD_PREFIX, STATEMENT_PREFIX, table_of
 from .mapping import info_for, model_for_table
 from .namespace import matcher
 from .redis_proxy import get_many
@@ -64,9 +64,9 @@ def kind_of(key: str) -> str:
         return "guard"
     if key.startswith(STATEMENT_PREFIX):
         return "statement"
-    table, dot, rest = key.partition(".")
-    if dot and model_for_table(table) is not None and rest.endswith("]"):
-        return "listing" if rest.endswith("[all]") else "object"
+    table = table_of(key)
+    if table is not None and model_for_table(table) is not None and key.endswith("]"):
+        return "listing" if "[all]" in key else "object"  # a listing, one of its pages, its count
     return "other"
 
 
@@ -163,15 +163,21 @@ def _preview(key: str, value: Any) -> str:
     if kind == "object":
         if data is None:
             return "no such row (a cached miss)"
-        info = info_for(model_for_table(key.partition(".")[0]))
-        return ", ".join(f"{k}={v!r}" for k, v in zip(info.keys, data))
+        return _row(key, data)
     if kind == "listing":
-        return f"{len(data)} keys: {', '.join(map(str, data))}"
+        if key.endswith("[count]"):
+            return f"{data} rows (the listing's count)"
+        return f"{len(data)} rows: " + "; ".join(_row(key, row) for row in data)
     if isinstance(data, dict) and "rows" in data:
         return f"{len(data['rows'])} rows of {', '.join(data['keys'])}: " + "; ".join(
             ", ".join(_cell(c) for c in row) for row in data["rows"]
         )
     return repr(data)
+
+
+def _row(key: str, values: Any) -> str:
+    info = info_for(model_for_table(table_of(key)))
+    return ", ".join(f"{k}={v!r}" for k, v in zip(info.keys, values))
 
 
 def _cell(cell: Any) -> str:

@@ -1,12 +1,12 @@
 """Which keys a change to one object makes stale.
 
-An insert or delete changes every listing the object is (or was) in: the
-``all`` listing, the listing of each of its column values and of each
-declared column set. An update changes the listings of the columns whose
-value changed, under their old and their new values, and of the declared
-sets that include one of them; the ``all`` listing and the object key are
-flushed too. Values are coerced to the column's Python type before they
-are rendered, so ``user.views = "4"`` flushes ``user.views=4[all]``.
+A listing holds the rows themselves, so any change to an object changes
+every listing it is (or was) in: the ``all`` listing, the listing of each of
+its column values and of each declared column set, under the old values and
+under the new ones; and the object key. Each listing key's guard also
+guards the listing's pages and count, so one key flushes them all. Values
+are coerced to the column's canonical form before they are rendered, so
+``user.views = "4"`` flushes ``user.views=4[all]``.
 """
 
 from __future__ import annotations
@@ -58,16 +58,15 @@ def change_for(
     for values in versions:
         keys[info.object_key(values[pk])] = None
     keys[info.all_key()] = None
-    changed_set = set(changed)
-    for column in changed:
+    # listings hold the rows themselves: every listing the object is in, before and after, is stale
+    for column in info.keys:
         if column != pk:
             for values in versions:
                 keys[info.listing_key({column: values[column]})] = None
     for column_set in info.filter_sets:
-        if column_set & changed_set:
-            for values in versions:
-                keys[info.listing_key({c: values[c] for c in column_set})] = None
-    return Change(info.model, label, versions[-1][pk], operation, changed_set, keys)
+        for values in versions:
+            keys[info.listing_key({c: values[c] for c in column_set})] = None
+    return Change(info.model, label, versions[-1][pk], operation, set(changed), keys)
 
 
 def canonical(info: ModelInfo, values: Mapping[str, Any]) -> dict[str, Any]:

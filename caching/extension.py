@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from dogpile.cache.backends.memory import MemoryBackend
@@ -66,7 +67,11 @@ class Caching:
         if db is None:
             raise TypeError("Caching.init_app needs the Flask-SQLAlchemy instance: init_app(app, db)")
         state = app.extensions["caching"] = CachingState(app, db)
-        invalidation.install(db)
+        invalidation.listen_on_sessions()
+        with app.app_context():  # db.init_app(app) must have run: the engines are the app's
+            engines = list(db.engines.values())
+        for engine in engines:
+            invalidation.Invalidator(state).listen(engine)
         query.install(db)
         if int(os.environ.get("WEB_CONCURRENCY", "1") or 1) > 1:
             state.warn_if_process_local()
@@ -113,7 +118,12 @@ class CachingState:
         self.stores: dict[str, Store] = {}
         for label, region_config in config.items():
             self.regions[label] = self._make_region(label, dict(region_config))
-            self.stores[label] = Store(label, self.regions[label], self.namespaces[label].stored_pattern("*"))
+            self.stores[label] = Store(
+                label,
+                self.regions[label],
+                self.namespaces[label].stored_pattern("*"),
+                on_bad_entry=partial(self.stats[label].add, errors=1),
+            )
         self.default_label = "default" if "default" in self.regions else next(iter(self.regions))
         self.log: InvalidationLog | None = None
         self._process_model_checked = False
@@ -222,10 +232,11 @@ class CachingState:
         model: type | None = None,
         pk: Any = None,
         operation: str = "manual",
+        announce: bool = True,
     ) -> list[str]:
         """Delete keys, and every key matching the logical ``patterns``, and announce it.
 
-        Manual flushes from code or the dashboard, and bulk-statement flushes,
+        Manual flushes from code or the dashboard, and whole-table flushes,
         all take this path: the same deletion, stats and signal.
         """
         store = self.store(label)
@@ -235,9 +246,9 @@ class CachingState:
             for batch in self.matching(label, pattern):
                 if store.delete(keys.with_guards(batch)):
                     flushed.extend(batch)
-        change = Change(model, label, pk, operation, set(), dict.fromkeys(flushed))
-        self.stats[label].add(invalidated_manual=len(flushed))
-        self._announce(change)
+        if announce:
+            self.stats[label].add(invalidated_manual=len(flushed))
+            self._announce(Change(model, label, pk, operation, set(), dict.fromkeys(flushed)))
         return flushed
 
     def matching(self, label: str, pattern: str) -> Iterator[list[str]]:
@@ -255,8 +266,15 @@ class CachingState:
         if batch:
             yield batch
 
-    def apply(self, changes: Iterable[Change], tables: Iterable[str], bulk_tables: Iterable[str]) -> None:
-        """After a commit: delete what it made stale, one call per region, then announce it."""
+    def apply(
+        self,
+        changes: Iterable[Change],
+        tables: Iterable[str],
+        whole_tables: Iterable[str],
+        announce: bool = True,
+    ) -> None:
+        """After a commit: delete what it made stale, one call per region, then announce it
+        (unless it was announced already, when the same commit is delivered twice)."""
         changes = list(changes)
         doomed: dict[str, dict[str, None]] = {label: {} for label in self.regions}
         for change in changes:
@@ -266,16 +284,17 @@ class CachingState:
         table_guards = [keys.table_guard_key(t) for t in sorted(set(tables))]
         for label, region_keys in doomed.items():
             self.stores[label].delete(keys.with_guards(region_keys) + table_guards)
-            self.stats[label].add(invalidated_auto=len(region_keys))
-        for change in changes:
+            if announce:
+                self.stats[label].add(invalidated_auto=len(region_keys))
+        for change in changes if announce else ():
             self._announce(change)
-        for table in sorted(set(bulk_tables)):
+        for table in sorted(set(whole_tables)):
             model = model_for_table(table)
             label = self.label_for(model) if model else self.default_label
             # guards too: a reader may hold a token whose value is not cached
             patterns = (f"{table}.*", f"{keys.GUARD_PREFIX}{table}.*")
             try:
-                self.flush(label, patterns=patterns, model=model, operation="bulk")
+                self.flush(label, patterns=patterns, model=model, operation="bulk", announce=announce)
             except Exception:  # the keys could not even be listed: flush everything once back
                 self.stores[label].lose_track()
 

@@ -1,18 +1,24 @@
-"""Session events: collect the keys each flush makes stale, flush them after commit.
+"""Invalidation: every row a transaction writes, turned into keys, deleted after commit.
 
-Keys are computed in ``after_flush``, when both the old and the new column
-values are known (and primary keys are assigned), and kept per transaction:
-a savepoint that is released hands its changes to its parent, a rollback of
-either drops them, and only the outermost commit deletes keys, once per
-region, after the database has committed. Column values the ORM has not
-loaded are selected before the UPDATE or DELETE runs (old values) or after
-the flush (server-generated new values), so no listing is missed.
+Writes are caught where they all pass: the engine's INSERT, UPDATE and DELETE
+statements (``before_execute``/``after_execute``). The unit of work's
+cascades and delete-orphans, association rows of many-to-many collections,
+``Model.col + 1`` counters, ``onupdate`` values, the bulk helpers,
+ORM-enabled DML and Core statements on any connection of the engine are all
+seen the same way. For a cacheable model's table, :mod:`caching.rows` reads
+each written row before and after the statement, and :func:`change_for`
+turns old and new values into keys; for any table, its name is recorded,
+which statement results (``FromCache``) are guarded by.
 
-Bulk ``update()``/``delete()``/``insert()`` statements run through the
-session flush every key of the table they write; this needs a backend that
-can list its keys (memory or Redis) and is refused before the statement
-runs otherwise. Statements run on a bare connection, outside the session,
-are not seen.
+Keys are kept per connection, on a stack that follows the transaction and
+its savepoints (Core's ``savepoint``/``release_savepoint``/
+``rollback_savepoint`` events): a released savepoint hands its keys to its
+parent, a rolled back one drops them, and only the outermost commit delivers
+them, once per region, after the database has committed. For a session's
+connections that is its ``after_commit``. A connection used
+outside a session has no event after its commit: its keys are deleted at
+the commit (before the database commits) and again when the connection is
+next used or returned to the pool. Statements run as ``text()`` are not seen.
 """
 
 from __future__ import annotations
@@ -21,204 +27,263 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, select, tuple_
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapper, ORMExecuteState, Session, SessionTransaction
-from sqlalchemy.orm.attributes import instance_state
-from sqlalchemy.orm.base import NO_VALUE
-from sqlalchemy.orm.state import InstanceState
+from sqlalchemy import Table, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql.dml import Delete, Insert, UpdateBase
 
-from . import scan
+from . import rows, scan
 from .changes import Change, change_for
-from .mapping import ModelInfo, info_for, is_unknown, model_for_table
+from .mapping import ModelInfo, info_for, model_for_table
 
 if TYPE_CHECKING:
-    from flask_sqlalchemy import SQLAlchemy
-
     from .extension import CachingState
 
-PENDING = "caching.pending"
-OLD_VALUES = "caching.old"
-_installed: set[int] = set()
+LOG = "caching.transaction"  # in a connection's info: its TransactionLog
+STATEMENT = "caching.statement"  # in a connection's info: the DML statement in flight
+SESSION_LOGS = "caching.logs"  # in a session's info: the logs of the connections it began
 
 
 @dataclass
 class Pending:
     """What one transaction (or savepoint) has written so far."""
 
-    state: CachingState
     changes: dict[tuple[Any, ...], Change] = field(default_factory=dict)
     tables: set[str] = field(default_factory=set)
-    bulk_tables: set[str] = field(default_factory=set)
+    whole_tables: set[str] = field(default_factory=set)  # rows unknown: every key of the table
 
-    def add(self, identity: tuple[Any, ...], change: Change) -> None:
+    def add(self, change: Change) -> None:
+        identity = (change.model, change.pk)
         if identity in self.changes:
             self.changes[identity].merge(change)
         else:
             self.changes[identity] = change
 
     def absorb(self, other: Pending) -> None:
-        for identity, change in other.changes.items():
-            self.add(identity, change)
+        for change in other.changes.values():
+            self.add(change)
         self.tables |= other.tables
-        self.bulk_tables |= other.bulk_tables
+        self.whole_tables |= other.whole_tables
 
 
-def install(db: SQLAlchemy) -> None:
-    """Listen on this db's sessions (once, whatever the number of apps)."""
-    if id(db) in _installed:
-        return
-    _installed.add(id(db))
-    event.listen(db.session, "after_flush", _after_flush)
-    event.listen(db.session, "after_commit", _after_commit)
-    event.listen(db.session, "after_transaction_end", _after_transaction_end)
-    event.listen(db.session, "do_orm_execute", _bulk_statement)
+class TransactionLog:
+    """What one database connection's transaction and savepoints have written.
+
+    Kept in the connection's ``info``, which lives as long as the pooled
+    connection; ``committed`` holds what a commit made final until delivered.
+    """
+
+    def __init__(self, invalidator: Invalidator) -> None:
+        self.invalidator = invalidator
+        self.frames: list[tuple[str | None, Pending]] = []
+        self.committed = Pending()
+        self.announced = False  # the committed writes were delivered once already
+        self.session_owned = False
+
+    @property
+    def current(self) -> Pending:
+        if not self.frames:
+            self.frames.append((None, Pending()))
+        return self.frames[-1][1]
+
+    def tables(self) -> set[str]:
+        return set().union(*(p.tables for _, p in self.frames)) if self.frames else set()
+
+    def savepoint(self, name: str) -> None:
+        self.current  # noqa: B018 - the transaction's own frame comes first
+        self.frames.append((name, Pending()))
+
+    def release(self, name: str) -> None:
+        """A released savepoint (and any inside it) hands its writes to its parent."""
+        while len(self.frames) > 1:
+            frame_name, pending = self.frames.pop()
+            self.frames[-1][1].absorb(pending)
+            if frame_name == name:
+                return
+
+    def rollback_to(self, name: str) -> None:
+        """A rolled back savepoint (and any inside it) wrote nothing."""
+        while len(self.frames) > 1:
+            if self.frames.pop()[0] == name:
+                return
+
+    def rollback(self) -> None:
+        self.frames.clear()
+
+    def commit(self) -> None:
+        for _, pending in self.frames:
+            self.committed.absorb(pending)
+        self.frames.clear()
+
+    def deliver(self, keep: bool = False) -> None:
+        """Delete what committed writes made stale; ``keep`` it to deliver again later."""
+        done, announced = self.committed, self.announced
+        if not (done.changes or done.tables or done.whole_tables):
+            return
+        if keep:
+            self.announced = True
+        else:
+            self.committed, self.announced = Pending(), False
+        state = self.invalidator.state
+        state.apply(done.changes.values(), done.tables, done.whole_tables, announce=not announced)
+
+
+class Invalidator:
+    """The write hooks of one app: listens on its engines, knows its cache state."""
+
+    def __init__(self, state: CachingState) -> None:
+        self.state = state
+
+    def listen(self, engine: Engine) -> None:
+        for name in ("begin", "commit", "rollback", "savepoint", "release_savepoint", "rollback_savepoint"):
+            event.listen(engine, name, getattr(self, f"_{name}"))
+        event.listen(engine, "before_execute", self._before_execute)
+        event.listen(engine, "after_execute", self._after_execute)
+        event.listen(engine, "checkin", _checkin)
+
+    def _log(self, conn: Connection) -> TransactionLog:
+        log = conn.info.get(LOG)
+        if log is None:
+            log = conn.info[LOG] = TransactionLog(self)
+        return log
+
+    # -- transactions -------------------------------------------------------
+
+    def _begin(self, conn: Connection) -> None:
+        self._log(conn).deliver()  # a commit's keys not delivered since (connection kept open)
+
+    def _commit(self, conn: Connection) -> None:
+        log = self._log(conn)
+        log.commit()
+        if not log.session_owned:  # no event follows the database's commit: delete now, and again later
+            log.deliver(keep=True)
+
+    def _rollback(self, conn: Connection) -> None:
+        self._log(conn).rollback()
+
+    def _savepoint(self, conn: Connection, name: str) -> None:
+        self._log(conn).savepoint(name)
+
+    def _release_savepoint(self, conn: Connection, name: str, context: Any) -> None:
+        self._log(conn).release(name)
+
+    def _rollback_savepoint(self, conn: Connection, name: str, context: Any) -> None:
+        self._log(conn).rollback_to(name)
+
+    # -- statements ---------------------------------------------------------
+
+    def _before_execute(
+        self, conn: Connection, statement: Any, multiparams: Any, params: Any, options: Any
+    ) -> None:
+        if not isinstance(statement, UpdateBase):
+            return
+        table = getattr(statement, "table", None)
+        if not isinstance(table, Table):
+            return
+        self._log(conn).current.tables.add(table.fullname)
+        model = model_for_table(table.fullname)
+        if model is None:
+            return
+        info = info_for(model)
+        old: rows.Rows | None = {}
+        if not isinstance(statement, Insert):
+            try:
+                old = rows.before(conn, info, statement, list(multiparams) or [params])
+            except rows.Unknown:
+                old = None
+        conn.info[STATEMENT] = (statement, info, old)
+
+    def _after_execute(
+        self, conn: Connection, statement: Any, multiparams: Any, params: Any, options: Any, result: Any
+    ) -> None:
+        if not isinstance(statement, UpdateBase):
+            return
+        in_flight = conn.info.pop(STATEMENT, None)
+        if in_flight is None or in_flight[0] is not statement:
+            return
+        _, info, old = in_flight
+        log = self._log(conn)
+        try:
+            for change in self._changes(conn, info, statement, old, result):
+                log.current.add(change)
+        except rows.Unknown:
+            self._whole_table(info, log.current)
+        if _autocommit(conn):  # the statement is committed already
+            log.commit()
+            log.deliver()
+
+    def _changes(
+        self, conn: Connection, info: ModelInfo, statement: Any, old: rows.Rows | None, result: Any
+    ) -> Iterable[Change]:
+        label = self.state.label_for(info.model)
+        if isinstance(statement, Insert):
+            pairs = [(None, values) for values in rows.inserted(conn, info, statement, result).values()]
+        elif old is None:
+            raise rows.Unknown("too many rows")
+        elif isinstance(statement, Delete):
+            pairs = [(values, None) for values in old.values()]
+        else:
+            new = rows.after(conn, info, old) if old else {}
+            if new.keys() != old.keys():
+                raise rows.Unknown("an UPDATE changed primary keys")
+            pairs = [(old[identity], new[identity]) for identity in old]
+        for before, after in pairs:
+            change = change_for(info, label, before, after)
+            if change is not None:
+                yield change
+
+    def _whole_table(self, info: ModelInfo, pending: Pending) -> None:
+        """The statement's rows are unknown: every key of the table goes after commit."""
+        if not scan.can_scan(self.state.store(self.state.label_for(info.model)).region):
+            raise scan.UnsupportedBackendError(
+                f"this write to {info.name} changes rows the cache cannot tell (bulk insert, upsert or "
+                f"over {rows.MAX_ROWS} rows), so every key of {info.table} must go, and this backend "
+                "cannot list its keys (use memory or redis, or write through the session's objects)"
+            )
+        pending.whole_tables.add(info.table)
+
+
+def _autocommit(conn: Connection) -> bool:
+    return conn._is_autocommit_isolation()  # private, stable across SQLAlchemy 2.x (pinned)
+
+
+def _checkin(dbapi_connection: Any, record: Any) -> None:
+    """A connection back in the pool: deliver what its last commit left."""
+    log = record.info.get(LOG) if record is not None else None
+    if log is not None:
+        log.deliver()
+
+
+# -- the session: which connections it owns, and its commit -----------------------
+
+
+def listen_on_sessions() -> None:
+    """Listen on every ORM session (once): those on a cached app's engine deliver right after commit."""
+    if not event.contains(Session, "after_commit", _session_committed):
+        event.listen(Session, "after_begin", _session_began)
+        event.listen(Session, "after_commit", _session_committed)
+        event.listen(Session, "after_transaction_end", _session_transaction_ended)
 
 
 def written_tables(session: Session) -> set[str]:
-    """Tables this session has written in its open transaction (and savepoints)."""
-    pending = session.info.get(PENDING)
-    if not pending:
-        return set()
-    return set().union(*(p.tables for p in pending.values()))
+    """Tables the session's open transaction (and savepoints) has written, committed or not."""
+    logs = session.info.get(SESSION_LOGS)
+    return set().union(*(log.tables() for log in logs)) if logs else set()
 
 
-def _innermost(session: Session) -> SessionTransaction:
-    """The transaction (or savepoint) in progress, begun if the statement would begin it."""
-    return session.get_nested_transaction() or session.get_transaction() or session.begin()
+def _session_began(session: Session, transaction: SessionTransaction, conn: Connection) -> None:
+    log = conn.info.get(LOG)  # set by the engine's begin event, if the engine is a cached app's
+    if log is not None:
+        log.session_owned = True
+        session.info.setdefault(SESSION_LOGS, []).append(log)
 
 
-def _pending(session: Session, state: CachingState) -> Pending:
-    pending = session.info.setdefault(PENDING, {})
-    transaction = _innermost(session)
-    if transaction not in pending:
-        pending[transaction] = Pending(state)
-    return pending[transaction]
+def _session_committed(session: Session) -> None:
+    for log in session.info.get(SESSION_LOGS, ()):
+        log.deliver()
 
 
-def _after_flush(session: Session, flush_context: Any) -> None:
-    from .extension import state_or_none
-
-    state = state_or_none()
-    if state is None:
-        return
-    pending = _pending(session, state)
-    fetched_old = session.info.pop(OLD_VALUES, {})
-    inserted = {instance_state(o) for o in session.new}
-    deleted = {instance_state(o) for o in session.deleted}
-    by_model: dict[type, list[InstanceState[Any]]] = {}
-    for st in inserted | deleted | {instance_state(o) for o in session.dirty}:
-        pending.tables.update(t.name for t in st.mapper.tables)
-        model = model_for_table(st.mapper.local_table.name)
-        if model is not None and issubclass(st.class_, model):
-            by_model.setdefault(model, []).append(st)
-    for model, states in by_model.items():
-        info = info_for(model)
-        label = state.label_for(model)
-        news = {st: {k: st.dict.get(k, NO_VALUE) for k in info.keys} for st in states if st not in deleted}
-        _fill_unknown(session.connection(bind_arguments={"mapper": info.mapper}), info, news)
-        for st in states:
-            old = None if st in inserted else _old_values(info, st, fetched_old.get(st, {}))
-            change = change_for(info, label, old, news.get(st))
-            if change is not None:
-                pending.add((model, change.pk), change)
-
-
-def _old_values(info: ModelInfo, st: InstanceState[Any], fetched: dict[str, Any]) -> dict[str, Any]:
-    return {k: fetched[k] if k in fetched else _committed(st, k) for k in info.keys}
-
-
-def _committed(st: InstanceState[Any], key: str) -> Any:
-    """The value ``key`` had when loaded, or NO_VALUE if the ORM never loaded it."""
-    if key in st.committed_state:
-        return st.committed_state[key]
-    return st.dict.get(key, NO_VALUE)
-
-
-def _remember_old_values(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
-    """Before an UPDATE/DELETE: select the old values the ORM never loaded."""
-    st = instance_state(target)
-    info = info_for(st.class_)
-    if st.session is None or not any(is_unknown(_committed(st, k)) for k in info.keys):
-        return
-    values = _load_columns(connection, info, [st.key]).get(st.key, {})
-    st.session.info.setdefault(OLD_VALUES, {})[st] = values
-
-
-def _fill_unknown(
-    connection: Connection, info: ModelInfo, values: dict[InstanceState[Any], dict[str, Any]]
-) -> None:
-    """Load, in one SELECT, new values the flush left unloaded (server defaults)."""
-    unknown = [st for st, v in values.items() if any(is_unknown(x) for x in v.values())]
-    if not unknown:
-        return
-    identities = {st: info.identity_key([values[st][k] for k in info.keys]) for st in unknown}
-    loaded = _load_columns(connection, info, identities.values())
-    for st, identity in identities.items():
-        values[st].update(loaded.get(identity, {}))
-
-
-def _load_columns(
-    connection: Connection, info: ModelInfo, identities: Iterable[Any]
-) -> dict[Any, dict[str, Any]]:
-    """Current database values of the cached columns, by identity key, in one SELECT."""
-    idents = [ident[1] for ident in identities if ident is not None]
-    if not idents:
-        return {}
-    pk_columns = list(info.mapper.primary_key)
-    if len(pk_columns) == 1:
-        where = pk_columns[0].in_([ident[0] for ident in idents])
-    else:
-        where = tuple_(*pk_columns).in_([tuple(ident) for ident in idents])
-    rows = connection.execute(select(*(info.columns[k] for k in info.keys)).where(where))
-    return {info.identity_key(row): dict(zip(info.keys, row)) for row in rows}
-
-
-def _after_commit(session: Session) -> None:
-    pending = session.info.get(PENDING)
-    if not pending:
-        return
-    nested = session.get_nested_transaction()
-    if nested is not None:  # a savepoint was released: its parent inherits its changes
-        done = pending.pop(nested, None)
-        if done is not None and nested.parent is not None:
-            parent = pending.setdefault(nested.parent, Pending(done.state))
-            parent.absorb(done)
-        return
-    done = pending.pop(session.get_transaction(), None)
-    if done is not None:
-        done.state.apply(done.changes.values(), done.tables, done.bulk_tables)
-
-
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    pending = session.info.get(PENDING)
-    if pending:
-        pending.pop(transaction, None)  # rolled back, or already applied
-
-
-def _bulk_statement(orm_context: ORMExecuteState) -> None:
-    """Record the tables bulk DML statements write; refuse what can't be flushed."""
-    from .extension import state_or_none
-
-    if not (orm_context.is_update or orm_context.is_delete or orm_context.is_insert):
-        return
-    state = state_or_none()
-    table = getattr(orm_context.statement, "table", None)
-    if state is None or table is None or not hasattr(table, "name"):
-        return
-    model = model_for_table(table.name)
-    if model is not None and not scan.can_scan(state.store(state.label_for(model)).region):
-        raise scan.UnsupportedBackendError(
-            f"bulk statements on {model.__name__} need a cache backend that can list "
-            "its keys (memory or redis); change objects through the session instead"
-        )
-    pending = _pending(orm_context.session, state)
-    pending.tables.add(table.name)
-    if model is not None:
-        pending.bulk_tables.add(table.name)
-
-
-def listen_mapper_events(mixin: type) -> None:
-    """Old values for UPDATE/DELETE of every class using ``mixin``."""
-    event.listen(mixin, "before_update", _remember_old_values, propagate=True)
-    event.listen(mixin, "before_delete", _remember_old_values, propagate=True)
+def _session_transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        for log in session.info.pop(SESSION_LOGS, ()):
+            log.session_owned = False

@@ -1,12 +1,16 @@
 """The key grammar: human-readable cache keys.
 
 - ``user.id[4]``: the object whose ``id`` is 4;
-- ``user.id[all]``: the primary keys of all users;
-- ``user.views=3[all]``: the primary keys of users with ``views == 3``;
-- ``address.email=a@b.org&user_id=4[all]``: several columns, sorted by name.
+- ``user.id[all]``: the listing of all users (their rows, by primary key);
+- ``user.views=3[all]``: the listing of users with ``views == 3``;
+- ``address.email=a@b.org&user_id=4[all]``: several columns, sorted by name;
+- ``user.views=3[all][20:40]``, ``[0:20:desc]``: a page of a listing;
+- ``user.views=3[all][count]``: its length.
 
 Values are rendered canonically (``Decimal('3.50')`` and ``Decimal('3.5')``
-give the same key) and the characters that carry meaning in a key
+give the same key, as do ``Status.ACTIVE`` and ``"active"`` for a ``str``
+Enum mixin; :mod:`caching.canonical` converts values to their column's form
+first) and the characters that carry meaning in a key
 (``%&=[]`` and white space) are percent-encoded, so two different filters
 never share a key. Guard keys (``gen:...``) hold the generation token that
 every cached value is tagged with; see :mod:`caching.store`.
@@ -25,6 +29,7 @@ from urllib.parse import quote
 GUARD_PREFIX = "gen:"
 STATEMENT_PREFIX = "sql:"
 _SAFE = "@.:-_+!*'(),;/~$^|{}<>?#\"`"
+_RESERVED = {"None": "%4Eone", "all": "%61ll"}
 
 
 def render(value: Any) -> str:
@@ -42,7 +47,7 @@ def render(value: Any) -> str:
     elif isinstance(value, (datetime.date, datetime.time)):
         text = value.isoformat()
     elif isinstance(value, enum.Enum):
-        text = value.name
+        text = _enum_text(value)
     elif isinstance(value, (bytes, bytearray, memoryview)):
         text = bytes(value).hex()
     elif isinstance(value, uuid.UUID):
@@ -52,7 +57,17 @@ def render(value: Any) -> str:
     else:
         text = str(value)
     text = quote(text, safe=_SAFE)
-    return "%4Eone" if text == "None" else text  # the string "None" is not None
+    # the string "None" is not None, and a value "all" must not name a listing
+    return _RESERVED.get(text, text)
+
+
+def _enum_text(member: enum.Enum) -> str:
+    """A str/int mixin is compared by its content (``Status.ACTIVE`` is "active"), others by name."""
+    if isinstance(member, str):
+        return str.__str__(member)
+    if isinstance(member, int):
+        return str(int.__int__(member))
+    return member.name
 
 
 def object_key(table: str, pk_column: str, pk: Any) -> str:
@@ -69,6 +84,34 @@ def listing_key(table: str, criteria: Mapping[str, Any]) -> str:
     """``user.views=3[all]`` or ``address.email=a@b.org&user_id=4[all]``."""
     terms = "&".join(f"{column}={render(criteria[column])}" for column in sorted(criteria))
     return f"{table}.{terms}[all]"
+
+
+def table_of(key: str) -> str | None:
+    """The table a model key names: ``user`` for ``user.views=3[all]``, ``a.item`` for ``a.item.id[4]``.
+
+    The table is what precedes the last dot before the first ``=`` or ``[``
+    (a schema-qualified table has a dot of its own); None for other keys.
+    """
+    end = len(key)
+    for mark in "=[":
+        position = key.find(mark)
+        if position != -1:
+            end = min(end, position)
+    table, dot, _ = key[:end].rpartition(".")
+    return table if dot else None
+
+
+def window_key(listing: str, start: int, stop: int | None, descending: bool = False) -> str:
+    """A page of a listing: ``user.views=3[all][20:40]``, ``[0:20:desc]``; the whole listing ascending is
+    the listing's own key."""
+    if start == 0 and stop is None and not descending:
+        return listing
+    return f"{listing}[{start}:{'' if stop is None else stop}{':desc' if descending else ''}]"
+
+
+def count_key(listing: str) -> str:
+    """The length of a listing: ``user.views=3[all][count]``."""
+    return f"{listing}[count]"
 
 
 def guard_key(key: str) -> str:

@@ -5,22 +5,28 @@ mapper order), the column that names objects in keys (``cache_pk``), the
 column sets declared for several-column filters, and a fingerprint of the
 columns that namespaces the model's keys, so entries written by an older
 shape of the model are never read.
+
+Only plain table columns that queries load are cached. Deferred columns are
+left to their loader, as a query leaves them; attributes a query loads but
+the cache cannot hold (``column_property`` expressions, whose value depends
+on other rows) are listed in ``unloaded``: a cached object has them expired,
+so reading them runs SQL rather than answering None.
 """
 
 from __future__ import annotations
 
-import decimal
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, SmallInteger, inspect
-from sqlalchemy.orm import Mapper
+from sqlalchemy import BigInteger, Column, Enum, Integer, SmallInteger, inspect
+from sqlalchemy.orm import ColumnProperty, Mapper
 from sqlalchemy.orm.base import LoaderCallableStatus
 
 from . import keys
+from .canonical import Canonical, canonical_for
+from .serialize import register_enum
 
-_CONVERTIBLE = (int, float, decimal.Decimal, str)
 # the widest integer each column type promises to hold (SQL's SMALLINT, INTEGER, BIGINT)
 _INTEGER_BITS = ((SmallInteger, 16), (BigInteger, 64), (Integer, 32))
 
@@ -34,12 +40,20 @@ class ModelInfo:
         self.model = cls
         self.name = cls.__name__
         self.class_path = f"{cls.__module__}.{cls.__qualname__}"
-        self.table = mapper.local_table.name
-        props = [p for p in mapper.column_attrs if isinstance(p.columns[0], Column)]
+        self.table = mapper.local_table.fullname  # schema-qualified: a.item and b.item differ
+        loaded = [p for p in mapper.column_attrs if _loaded_by_queries(p)]
+        props = [p for p in loaded if isinstance(p.columns[0], Column)]
         self.keys: tuple[str, ...] = tuple(p.key for p in props)
+        self.unloaded: tuple[str, ...] = tuple(p.key for p in loaded if p not in props)
         self.attributes = tuple(getattr(cls, k) for k in self.keys)
         self.columns: dict[str, Column[Any]] = {p.key: p.columns[0] for p in props}
         self.index = {k: i for i, k in enumerate(self.keys)}
+        self._canonical: dict[str, Canonical] = {
+            k: canonical_for(f"{self.name}.{k}", c) for k, c in self.columns.items()
+        }
+        for column in self.columns.values():
+            if isinstance(column.type, Enum) and column.type.enum_class is not None:
+                register_enum(column.type.enum_class)  # cached as members, read back as members
         primary = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
         self.identity_indexes = tuple(self.index[k] for k in primary)
         self.pk = getattr(cls, "cache_pk", None) or (primary[0] if len(primary) == 1 else None)
@@ -49,7 +63,6 @@ class ModelInfo:
         self.pk_is_identity = [self.pk] == primary
         self.filter_sets = self._declared_filter_sets(getattr(cls, "cache_filters", ()))
         self._integer_limits = {k: _integer_limit(c) for k, c in self.columns.items() if _integer_limit(c)}
-        self._value_types = tuple(_value_type(self.columns[k]) for k in self.keys)
         self.fingerprint = self._fingerprint()
 
     def _declared_filter_sets(self, declared: Sequence[Sequence[str]]) -> tuple[frozenset[str], ...]:
@@ -82,42 +95,26 @@ class ModelInfo:
             ) from None
 
     def coerce(self, column: str, value: Any) -> Any:
-        """Convert ``value`` to the column's Python type so keys match on write."""
-        if value is None:
-            return None
+        """``value`` in the column's canonical form, so written values and criteria share keys."""
+        return None if value is None else self._canonical_of(column).coerce(value)
+
+    def criterion(self, column: str, value: Any, zones: bool = True) -> Any:
+        """A filter's value in canonical form; refuses one the database would compare otherwise
+        (``zones``: whether the database keeps datetimes' zones)."""
+        return None if value is None else self._canonical_of(column).criterion(value, zones)
+
+    def _canonical_of(self, column: str) -> Canonical:
         try:
-            python_type = self.require_column(column).type.python_type
-        except NotImplementedError:
-            return value
-        if isinstance(value, python_type) and not (python_type is int and isinstance(value, bool)):
-            return value
-        converted = _convert(python_type, value)
-        if converted is None:
-            raise TypeError(
-                f"{self.name}.{column} expects {python_type.__name__}, got {type(value).__name__} {value!r}"
-            )
-        return converted
+            return self._canonical[column]
+        except KeyError:
+            self.require_column(column)  # raises the error naming the columns
+            raise
 
     def representable(self, column: str, value: Any) -> bool:
         """Can the column hold ``value``? An id beyond an INTEGER's range names no row,
         and asking the database about it is an error (PostgreSQL) or an overflow (SQLite)."""
         limit = self._integer_limits.get(column)
         return limit is None or not isinstance(value, int) or -limit <= value < limit
-
-    def valid_row(self, data: Any) -> bool:
-        """Is ``data`` the cached column values of one object (a list in ``keys`` order,
-        each None or of its column's type)? Anything else in the backend is not ours."""
-        if not isinstance(data, list) or len(data) != len(self.keys):
-            return False
-        return all(
-            value is None or kind is None or isinstance(value, kind)
-            for value, kind in zip(data, self._value_types)
-        )
-
-    def valid_listing(self, data: Any) -> bool:
-        """Is ``data`` a cached listing: a list of ``cache_pk`` values?"""
-        kind = self._value_types[self.index[self.require_pk()]] or (int, str)
-        return isinstance(data, list) and all(isinstance(pk, kind) for pk in data)
 
     # -- keys -------------------------------------------------------------
 
@@ -132,6 +129,10 @@ class ModelInfo:
 
     # -- values -----------------------------------------------------------
 
+    def identity(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        """The primary key values of a row of column values, in the table's order."""
+        return tuple(values[i] for i in self.identity_indexes)
+
     def identity_key(self, values: Sequence[Any]) -> tuple[Any, ...]:
         return self.mapper.identity_key_from_primary_key([values[i] for i in self.identity_indexes])
 
@@ -139,19 +140,9 @@ class ModelInfo:
         return self.mapper.identity_key_from_primary_key([pk])
 
 
-def _convert(python_type: type, value: Any) -> Any:
-    """Lossless conversion between numbers and strings, else None."""
-    if python_type is bool:
-        return bool(value) if isinstance(value, int) and value in (0, 1) else None
-    if python_type not in _CONVERTIBLE or not isinstance(value, _CONVERTIBLE) or isinstance(value, bool):
-        return None
-    try:
-        converted = python_type(value)
-    except (ValueError, TypeError, ArithmeticError):
-        return None
-    if python_type is not str and not isinstance(value, str) and converted != value:
-        return None  # int(3.5) would truncate
-    return converted
+def _loaded_by_queries(prop: ColumnProperty[Any]) -> bool:
+    """A column attribute a plain query loads: not deferred, not a ``query_expression``."""
+    return ("deferred", False) in prop.strategy_key
 
 
 def _integer_limit(column: Column[Any]) -> int | None:
@@ -159,19 +150,6 @@ def _integer_limit(column: Column[Any]) -> int | None:
         if isinstance(column.type, kind):
             return 2 ** (bits - 1)
     return None
-
-
-def _value_type(column: Column[Any]) -> type | tuple[type, ...] | None:
-    """What a cached value of ``column`` must be an instance of (None: not checked)."""
-    try:
-        python_type = column.type.python_type
-    except NotImplementedError:
-        return None
-    if python_type is float:
-        return (float, int)
-    if python_type in (int, str, bool, bytes, decimal.Decimal) or python_type.__module__ == "datetime":
-        return python_type
-    return None  # JSON, pickles, enums...: whatever the database returned
 
 
 def is_unknown(value: Any) -> bool:
@@ -201,10 +179,10 @@ def register(cls: type) -> None:
 
 
 def model_for_table(table: str) -> type | None:
-    """The cacheable model stored in ``table``, if any."""
+    """The cacheable model stored in ``table`` (schema-qualified: ``a.item``), if any."""
     if not _by_table and _cacheable:
         for cls in _cacheable:
-            name = getattr(getattr(cls, "__table__", None), "name", None)
+            name = getattr(getattr(cls, "__table__", None), "fullname", None)
             if name is not None:
                 _by_table.setdefault(name, cls)
     return _by_table.get(table)

@@ -1,11 +1,17 @@
 """``CacheableMixin`` and ``Model.cache``: read-through get and filter.
 
 ``User.cache.get(4)`` reads the object key ``user.id[4]``;
-``User.cache.filter(views=3)`` reads the listing ``user.views=3[all]`` (the
-primary keys) and then every object key in one ``get_multi``. Misses are
-loaded with one SQL statement per call (the primary keys, then one ``IN``
-for all missing objects) and stored with one ``set_multi``. Objects come
-back attached to the session, exactly as a query would return them.
+``User.cache.filter(views=3)`` reads the listing ``user.views=3[all]``, whose
+value holds the rows themselves (their column values, in primary key order),
+so a warm listing is one backend call for one value and its guard, as
+cacheops stores a queryset. A page of it, ``filter(views=3, offset=20,
+limit=20)``, is an entry of its own, ``user.views=3[all][20:40]``, and
+``count(views=3)`` is ``user.views=3[all][count]``: all are guarded by the
+listing's guard, so a write flushes every window of a listing with one key,
+and no read or write moves more than the window it serves. A miss runs the
+same query with ``LIMIT``/``OFFSET`` (or ``COUNT``) and stores its result.
+Objects come back attached to the session, exactly as a query would return
+them.
 
 While the session's transaction has written a model's table, its reads
 bypass the cache: the cache holds committed data only, and the session
@@ -14,7 +20,6 @@ must see its own writes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -22,15 +27,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
-from . import keys
+from . import entries, keys
 from .attach import attach
+from .canonical import ZONED_DIALECTS
 from .extension import CachingState, current_state
-from .invalidation import listen_mapper_events, written_tables
+from .invalidation import written_tables
 from .mapping import ModelInfo, info_for, register
 from .query import FromCache
-from .store import MISS, Lookup
+from .store import MISS
 
-IN_CHUNK = 500
 ORDERS = ("asc", "desc")
 
 
@@ -53,7 +58,7 @@ class Cache:
     def get(self, pk: Any) -> Any:
         """The object whose ``cache_pk`` is ``pk``, or None; no SQL on a hit."""
         info = self.info
-        pk = info.coerce(info.require_pk(), pk)
+        pk = info.criterion(info.require_pk(), pk)
         if not info.representable(info.pk, pk):
             return None
         state, session = self._begin()
@@ -65,17 +70,17 @@ class Cache:
         if self._bypass(state, session):
             return session.scalars(select(self.model).where(pk_attribute == pk)).first()
 
-        def use(values: list[Any] | None) -> Any:
-            if values is None:
+        def use(data: Any) -> Any:
+            if data is None:
                 return None
-            if not self._valid(state, info.valid_row, values):
-                return MISS
-            return attach(session, info, dict(zip(info.keys, values)))
+            values = entries.object_values(info, data)
+            return MISS if values is None else attach(session, info, values)
 
         def load() -> tuple[list[Any] | None, Any]:
             row = session.execute(select(*info.attributes).where(pk_attribute == pk)).first()
-            values = None if row is None else list(row)
-            return values, use(values)
+            if row is None:
+                return None, None
+            return list(row), attach(session, info, dict(zip(info.keys, row)))
 
         key = info.object_key(pk)
         return state.store(self.label).read_through(key, [keys.guard_key(key)], load, use)
@@ -98,92 +103,52 @@ class Cache:
             raise ValueError(f"{info.name}.cache.filter: order_by must be 'asc' or 'desc', got {order_by!r}")
         start = _non_negative(info, "offset", offset) or 0
         count = _non_negative(info, "limit", limit)
-        criteria = self._criteria(criteria)
+        state, session = self._begin()
+        criteria = self._criteria(criteria, session)
         if not self._representable(criteria):
             return []
-        state, session = self._begin()
         if self._bypass(state, session):
             pk_attribute = info.attributes[info.pk_index]
             order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
             stmt = select(self.model).filter_by(**criteria).order_by(order).offset(start).limit(count)
             return list(session.scalars(stmt))
-        pks = self._pks(state, session, criteria)
-        if order_by == "desc":
-            pks = pks[::-1]
-        pks = pks[start : None if count is None else start + count]
-        objects = self._objects(state, session, pks)
-        return [objects[p] for p in pks if p in objects]
+        listing = info.listing_key(criteria)
+        stop = None if count is None else start + count
+        key = keys.window_key(listing, start, stop, descending=order_by == "desc")
+        pk_attribute = info.attributes[info.pk_index]
+        order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
+        stmt = select(*info.attributes).filter_by(**criteria).order_by(order).offset(start).limit(count)
+
+        def attached(rows: list[dict[str, Any]]) -> list[Any]:
+            return [attach(session, info, values) for values in rows]
+
+        def use(data: Any) -> Any:
+            rows = entries.rows(info, data)
+            return MISS if rows is None else attached(rows)
+
+        def load() -> tuple[list[list[Any]], list[Any]]:
+            rows = [list(row) for row in session.execute(stmt)]
+            return rows, attached([dict(zip(info.keys, row)) for row in rows])
+
+        return state.store(self.label).read_through(key, [keys.guard_key(listing)], load, use)
 
     def count(self, **criteria: Any) -> int:
-        """How many objects ``filter(**criteria)`` lists, from the cached listing alone."""
-        criteria = self._criteria(criteria)
+        """How many objects ``filter(**criteria)`` lists: one cached number, guarded with the listing."""
+        state, session = self._begin()
+        criteria = self._criteria(criteria, session)
         if not self._representable(criteria):
             return 0
-        state, session = self._begin()
+        stmt = select(func.count()).select_from(self.model).filter_by(**criteria)
         if self._bypass(state, session):
-            return session.scalar(select(func.count()).select_from(self.model).filter_by(**criteria))
-        return len(self._pks(state, session, criteria))
+            return session.scalar(stmt)
 
-    def _pks(self, state: CachingState, session: Session, criteria: dict[str, Any]) -> list[Any]:
-        """The listing: the ``cache_pk`` values matching ``criteria``, in ascending order."""
-        pk_attribute = self.info.attributes[self.info.pk_index]
+        def load() -> tuple[int, int]:
+            number = session.scalar(stmt)
+            return number, number
 
-        def load() -> tuple[list[Any], list[Any]]:
-            stmt = select(pk_attribute).filter_by(**criteria).order_by(pk_attribute)
-            pks = list(session.scalars(stmt))
-            return pks, pks
-
-        def use(pks: Any) -> Any:
-            return pks if self._valid(state, self.info.valid_listing, pks) else MISS
-
-        key = self.info.listing_key(criteria)
-        return state.store(self.label).read_through(key, [keys.guard_key(key)], load, use)
-
-    def _objects(self, state: CachingState, session: Session, pks: Sequence[Any]) -> dict[Any, Any]:
-        """Objects by pk: from the identity map, then the cache, then one IN query."""
-        info = self.info
-        store = state.store(self.label)
-        found: dict[Any, Any] = {}
-        wanted = []
-        look_up = info.pk_is_identity and len(session.identity_map) > 0
-        for pk in pks:
-            existing = session.identity_map.get(info.identity_key_for_pk(pk)) if look_up else None
-            if existing is not None and _fully_loaded(info, existing):
-                found[pk] = existing
-            else:
-                wanted.append(pk)
-        requests = [(k, [keys.guard_key(k)]) for k in map(info.object_key, wanted)]
-        lookups = store.fetch(requests) if requests else []
-        misses: list[tuple[Any, Lookup]] = []
-        for pk, lookup in zip(wanted, lookups):
-            if not lookup.hit or (
-                lookup.data is not None and not self._valid(state, info.valid_row, lookup.data)
-            ):
-                misses.append((pk, lookup))
-            elif lookup.data is not None:
-                found[pk] = attach(session, info, dict(zip(info.keys, lookup.data)))
-        if not misses:
-            return found
-        store.arm([lookup for _, lookup in misses])
-        rows = self._rows_by_pk(session, [pk for pk, _ in misses])
-        entries: dict[str, Any] = {}
-        for pk, lookup in misses:
-            values = rows.get(pk)
-            entries.update(store.entry(lookup, values))
-            if values is not None:
-                found[pk] = attach(session, info, dict(zip(info.keys, values)))
-        store.save(entries)
-        return found
-
-    def _rows_by_pk(self, session: Session, pks: list[Any]) -> dict[Any, list[Any]]:
-        """Column values of the given objects: one IN query per 500 of them."""
-        info = self.info
-        pk_attribute = info.attributes[info.pk_index]
-        rows = {}
-        for i in range(0, len(pks), IN_CHUNK):
-            stmt = select(*info.attributes).where(pk_attribute.in_(pks[i : i + IN_CHUNK]))
-            rows.update((row[info.pk_index], list(row)) for row in session.execute(stmt))
-        return rows
+        listing = self.info.listing_key(criteria)
+        key = keys.count_key(listing)
+        return state.store(self.label).read_through(key, [keys.guard_key(listing)], load, _count)
 
     # -- flush and FromCache ----------------------------------------------
 
@@ -207,20 +172,11 @@ class Cache:
     def _bypass(self, state: CachingState, session: Session) -> bool:
         return not state.enabled or self.info.table in written_tables(session)
 
-    def _valid(self, state: CachingState, check: Any, data: Any) -> bool:
-        """Is cached ``data`` of the shape this cache writes? Anything else (written by
-        hand, or by another program) is read as a miss, counted as an error, and
-        overwritten by the next load."""
-        if check(data):
-            return True
-        state.stats[self.label].add(errors=1)
-        return False
-
     def _representable(self, criteria: dict[str, Any]) -> bool:
         """False if a value cannot be in its column: then no row matches."""
         return all(self.info.representable(column, value) for column, value in criteria.items())
 
-    def _criteria(self, criteria: dict[str, Any]) -> dict[str, Any]:
+    def _criteria(self, criteria: dict[str, Any], session: Session) -> dict[str, Any]:
         info = self.info
         info.require_pk()
         for column in criteria:
@@ -233,7 +189,12 @@ class Cache:
                 f"{info.name}.cache.filter: columns {tuple(sorted(criteria))} are not declared in "
                 f"{info.name}.cache_filters (declared: {declared})"
             )
-        return {column: info.coerce(column, value) for column, value in criteria.items()}
+        zones = session.get_bind(mapper=info.mapper).dialect.name in ZONED_DIALECTS
+        return {column: info.criterion(column, value, zones) for column, value in criteria.items()}
+
+
+def _count(data: Any) -> Any:
+    return data if type(data) is int and data >= 0 else MISS
 
 
 def _fully_loaded(info: ModelInfo, obj: Any) -> bool:
@@ -277,5 +238,3 @@ class CacheableMixin:
         super().__init_subclass__(**kwargs)
         register(cls)
 
-
-listen_mapper_events(CacheableMixin)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from . import scan
-from .keys import GUARD_PREFIX
+from .keys import GUARD_PREFIX, table_of
 from .mapping import info_for, model_for_table
 
 _MODEL_PREFIX = re.compile(r"(?P<table>[^@:]+)@[0-9a-f]{8}:")
@@ -32,8 +32,8 @@ class Namespace:
 
     def mangle(self, key: str) -> str:
         """The stored key of a logical key (dogpile's ``key_mangler``)."""
-        table, dot, _ = key.partition(".")
-        if not dot:
+        table = table_of(key)
+        if table is None:
             return self.prefix + key
         prefix = self._table_prefixes.get(table)
         if prefix is None:
@@ -62,8 +62,8 @@ class Namespace:
         """
         head = pattern[: m.start()] if (m := _WILDCARD.search(pattern)) else pattern
         namespace = scan.escape(self.prefix)
-        table, dot, _ = head.partition(".")
-        if dot and model_for_table(table) is not None:
+        table = table_of(head)
+        if table is not None and model_for_table(table) is not None:
             return f"{namespace}{scan.escape(table)}@*:{_to_glob(pattern)}"
         if head.startswith(GUARD_PREFIX):
             return namespace + _to_glob(pattern)

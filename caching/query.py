@@ -2,31 +2,37 @@
 
 The option is read by a ``do_orm_execute`` hook, as in SQLAlchemy's
 ``examples/dogpile_caching``. Without an explicit ``cache_key`` the key is
-a hash of the SQL and its parameters. The cached result carries the
-generation of every table the statement reads, so any commit writing one
-of them invalidates it, in every process sharing the backend. Rows are
-stored as plain data, mapped instances as their column values; they are
-rebuilt and attached to the session without SQL. Relationships that the
-statement eager-loaded are not cached: they load lazily from a hit.
+a hash of the SQL, its parameters and the result's shape (``select(Tag)``
+and ``select(Tag.id, Tag.name)`` run the same SQL but return entities and
+rows); the shape is stored with the result too, so an explicit key shared
+by two shapes reads as a miss rather than as the other's rows. The cached
+result carries the generation of every table the statement reads, found in
+the compiled statement (relationship joins, secondary tables, subqueries,
+CTEs, aliases of a table), so any commit writing one of them invalidates
+it, in every process sharing the backend. Rows are stored as plain data,
+mapped instances as their column values; they are rebuilt and attached to
+the session without SQL. Relationships that the statement eager-loaded are
+not cached: they load lazily from a hit.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Table, event
-from sqlalchemy.engine import IteratorResult, Row
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect, IteratorResult, Row
 from sqlalchemy.engine.result import Result, SimpleResultMetaData
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.interfaces import UserDefinedOption
-from sqlalchemy.sql import visitors
+from sqlalchemy.sql.cache_key import CacheKey
+from sqlalchemy.sql.selectable import TableClause
 from sqlalchemy.util import LRUCache
 
-from . import keys
+from . import entries, keys
 from .attach import attach
 from .invalidation import written_tables
-from .mapping import info_for
+from .mapping import ModelInfo, info_for
 from .serialize import EntityRef
 from .store import MISS
 
@@ -36,6 +42,8 @@ if TYPE_CHECKING:
     from .extension import CachingState
 
 _statement_strings: LRUCache[Any, str] = LRUCache(1000)
+_statement_reads: LRUCache[Any, Reads] = LRUCache(1000)
+_recorders: dict[type, type] = {}
 _installed: set[int] = set()
 
 
@@ -61,18 +69,71 @@ def install(db: SQLAlchemy) -> None:
         event.listen(db.session, "do_orm_execute", _load_from_cache)
 
 
-def statement_tables(statement: Any) -> set[str]:
-    """Names of the tables a statement reads."""
-    return {e.name for e in visitors.iterate(statement) if isinstance(e, Table)}
+class Reads(NamedTuple):
+    """What a statement's result depends on: the tables it reads and its shape."""
+
+    tables: frozenset[str]
+    shape: str
 
 
-def statement_key(statement: Any, parameters: Any) -> str:
-    """``sql:<hash>`` of the statement's SQL and parameter values."""
-    cache_key = statement._generate_cache_key()
+def statement_reads(statement: Any, cache_key: CacheKey | None, dialect: Dialect) -> Reads:
+    """The tables ``statement`` reads and its result's shape, computed once per statement form."""
+    memo = None if cache_key is None else (dialect.name, cache_key.key)
+    reads = None if memo is None else _statement_reads.get(memo)
+    if reads is None:
+        reads = Reads(frozenset(statement_tables(statement, dialect)), result_shape(statement))
+        if memo is not None:
+            _statement_reads[memo] = reads
+    return reads
+
+
+def statement_tables(statement: Any, dialect: Dialect) -> set[str]:
+    """Names of the tables the statement's SQL reads: every table its compiled form renders.
+
+    Compiling finds what the ORM statement only implies (relationship joins'
+    targets and secondary tables, also inside subqueries and CTEs) and names
+    an alias by its table.
+    """
+    compiler = dialect.statement_compiler
+    recorder = _recorders.get(compiler)
+    if recorder is None:
+        recorder = _recorders[compiler] = type(
+            f"TableRecording{compiler.__name__}", (_TableRecorder, compiler), {}
+        )
+    return recorder(dialect, statement).tables
+
+
+class _TableRecorder:
+    """A statement compiler mixin that records the tables it renders."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.tables: set[str] = set()
+        super().__init__(*args, **kwargs)  # compiles the statement
+
+    def visit_table(self, table: TableClause, **kwargs: Any) -> str:
+        self.tables.add(table.fullname)  # schema-qualified, as the write side names tables
+        return super().visit_table(table, **kwargs)  # type: ignore[misc]
+
+
+def result_shape(statement: Any) -> str:
+    """The entities and columns a statement returns, by name and type."""
+    descriptions = getattr(statement, "column_descriptions", None)
+    if descriptions is None:  # a Core compound select: columns only
+        return "|".join(f"{c.key}:{c.type!r}" for c in statement.selected_columns)
+    return "|".join(f"{d['name']}:{_type_name(d['type'])}" for d in descriptions)
+
+
+def _type_name(kind: Any) -> str:
+    return f"{kind.__module__}.{kind.__qualname__}" if isinstance(kind, type) else repr(kind)
+
+
+def statement_key(statement: Any, cache_key: CacheKey | None, parameters: Any, shape: str) -> str:
+    """``sql:<hash>`` of the statement's SQL, parameter values and result shape."""
     if cache_key is None:
         text = f"{statement} {sorted((parameters or {}).items())!r}"
     else:
         text = cache_key.to_offline_string(_statement_strings, statement, parameters or {})
+    text = f"{text} -> {shape}"
     return keys.STATEMENT_PREFIX + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
@@ -87,13 +148,14 @@ def _load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
         return None
     session = orm_context.session
     statement = orm_context.statement
-    tables = statement_tables(statement)
-    if tables & written_tables(session) or session.new or session.dirty or session.deleted:
+    cache_key = statement._generate_cache_key()
+    reads = statement_reads(statement, cache_key, session.get_bind(**orm_context.bind_arguments).dialect)
+    if reads.tables & written_tables(session) or session.new or session.dirty or session.deleted:
         return None  # the session sees uncommitted data: neither serve nor store
-    key = option.cache_key or statement_key(statement, orm_context.parameters)
+    key = option.cache_key or statement_key(statement, cache_key, orm_context.parameters, reads.shape)
 
     def use(payload: Any) -> Any:
-        result = _rebuild(state, session, payload)
+        result = _rebuild(state, session, payload, reads.shape)
         return MISS if result is None else result
 
     def load() -> tuple[dict[str, Any], Result[Any]]:
@@ -101,6 +163,7 @@ def _load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
         frozen = orm_context.invoke_statement(execution_options={"populate_existing": True}).freeze()
         attributes = frozen._attributes
         payload = {
+            "shape": reads.shape,
             "keys": list(frozen.metadata.keys),
             "single": bool(attributes.get("is_single_entity")),
             "filtered": bool(attributes.get("filtered")),
@@ -108,34 +171,58 @@ def _load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
         }
         return payload, frozen()
 
-    guards = [keys.table_guard_key(t) for t in sorted(tables)]
+    guards = [keys.table_guard_key(t) for t in sorted(reads.tables)]
     return state.store(option.region).read_through(key, guards, load, use)
 
 
-def _rebuild(state: CachingState, session: Session, payload: Any) -> Result[Any] | None:
-    """A result from cached rows, or None if they no longer fit the models."""
-    try:
-        rows = [tuple(_cell(state, session, cell) for cell in row) for row in payload["rows"]]
-        result_keys = payload["keys"]
-        attributes = {"is_single_entity": payload["single"], "filtered": payload["filtered"]}
-    except (KeyError, TypeError, _OutdatedEntryError):
+def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) -> Result[Any] | None:
+    """A result from cached rows, or None if the entry does not fit: another result
+    shape, a model that changed since, or a malformed entry. Nothing is attached
+    to the session before the whole entry is known to fit."""
+    if type(payload) is not dict or payload.get("shape") != shape:
         return None
-    result = IteratorResult(SimpleResultMetaData(result_keys), iter(rows))
+    result_keys, rows = payload.get("keys"), payload.get("rows")
+    attributes = {"is_single_entity": payload.get("single"), "filtered": payload.get("filtered")}
+    if not (
+        type(result_keys) is list
+        and all(type(k) is str for k in result_keys)
+        and type(rows) is list
+        and all(type(flag) is bool for flag in attributes.values())
+    ):
+        return None
+    checked = [_checked_row(state, row, len(result_keys)) for row in rows]
+    if None in checked:
+        return None
+    built = [tuple(_build(session, cell) for cell in row) for row in checked]
+    result = IteratorResult(SimpleResultMetaData(result_keys), iter(built))
     result._attributes = result._attributes.union(attributes)
     return result
 
 
-class _OutdatedEntryError(Exception):
-    """A cached instance whose model changed shape since it was stored."""
+class _Instance(NamedTuple):
+    """A cached instance whose model and values fit: attached once the whole entry fits."""
+
+    info: ModelInfo
+    values: dict[str, Any]
 
 
-def _cell(state: CachingState, session: Session, cell: Any) -> Any:
-    if not isinstance(cell, EntityRef):
-        return cell
-    model = state.model_by_path(cell.class_path)
-    if model is None:
-        raise _OutdatedEntryError(cell.class_path)
-    info = info_for(model)
-    if info.fingerprint != cell.fingerprint:
-        raise _OutdatedEntryError(cell.class_path)
-    return attach(session, info, cell.values)
+def _checked_row(state: CachingState, row: Any, width: int) -> list[Any] | None:
+    """The row's cells, instances resolved to their model, or None if any does not fit."""
+    if type(row) is not list or len(row) != width:
+        return None
+    cells = []
+    for cell in row:
+        if isinstance(cell, EntityRef):
+            model = state.model_by_path(cell.class_path) if type(cell.class_path) is str else None
+            if model is None:
+                return None
+            info = info_for(model)
+            if info.fingerprint != cell.fingerprint or not entries.entity_values(info, cell.values):
+                return None
+            cell = _Instance(info, cell.values)
+        cells.append(cell)
+    return cells
+
+
+def _build(session: Session, cell: Any) -> Any:
+    return attach(session, cell.info, cell.values) if isinstance(cell, _Instance) else cell

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import enum
 import hashlib
 import hmac
 import pickle
@@ -24,7 +25,7 @@ import msgpack
 from dogpile.cache.api import NO_VALUE, CachedValue, CantDeserializeException
 from dogpile.cache.region import CacheRegion
 
-_DATETIME, _DATE, _TIME, _TIMEDELTA, _DECIMAL, _UUID, _SIGNED_PICKLE, _ENTITY = range(1, 9)
+_DATETIME, _DATE, _TIME, _TIMEDELTA, _DECIMAL, _UUID, _SIGNED_PICKLE, _ENTITY, _ENUM = range(1, 10)
 _SIGNATURE_SIZE = hashlib.sha256().digest_size
 
 
@@ -37,6 +38,17 @@ class EntityRef(NamedTuple):
 
 
 EntityEncoder = Callable[[Any], "EntityRef | None"]
+
+_enums: dict[str, type[enum.Enum]] = {}
+
+
+def register_enum(enum_class: type[enum.Enum]) -> None:
+    """Let members of ``enum_class`` (an Enum column's) be stored by name and read back as members.
+
+    Only registered classes are rebuilt on read, so a stored value can name
+    nothing else; members of other Enums are stored as signed pickles.
+    """
+    _enums[f"{enum_class.__module__}.{enum_class.__qualname__}"] = enum_class
 
 
 class Codec:
@@ -51,7 +63,8 @@ class Codec:
         self._encode_entity = encode_entity
 
     def dumps(self, value: Any) -> bytes:
-        return msgpack.packb(value, default=self._default, use_bin_type=True)
+        # strict types: a str or int Enum member reaches _default instead of passing as its content
+        return msgpack.packb(value, default=self._default, use_bin_type=True, strict_types=True)
 
     def loads(self, data: bytes) -> Any:
         try:
@@ -61,7 +74,16 @@ class Codec:
         except Exception as exc:  # any malformed bytes are a miss, never an error
             raise CantDeserializeException() from exc
 
-    def _default(self, value: Any) -> msgpack.ExtType:
+    def _default(self, value: Any) -> Any:
+        if isinstance(value, enum.Enum):
+            path = f"{type(value).__module__}.{type(value).__qualname__}"
+            if _enums.get(path) is type(value):
+                return msgpack.ExtType(_ENUM, self.dumps([path, value.name]))
+            return self._signed_pickle(value)
+        if type(value) is tuple:
+            return list(value)
+        if isinstance(value, (str, int, float, bytes, list, dict)) and not isinstance(value, bool):
+            return _plain(value)  # another subclass of a plain type: store its plain content
         if isinstance(value, datetime.datetime):
             return msgpack.ExtType(_DATETIME, value.isoformat().encode())
         if isinstance(value, datetime.date):
@@ -106,6 +128,9 @@ class Codec:
             return uuid.UUID(bytes=data)
         if code == _ENTITY:
             return EntityRef(*self.loads(data))
+        if code == _ENUM:
+            path, name = self.loads(data)
+            return _enums[path][name]  # an unknown class or name: a miss
         if code == _SIGNED_PICKLE:
             return self._verified_unpickle(data)
         raise CantDeserializeException()
@@ -118,6 +143,13 @@ class Codec:
         if not hmac.compare_digest(signature, expected):
             raise CantDeserializeException()
         return pickle.loads(payload)  # noqa: S301 - signed by this app's SECRET_KEY
+
+
+def _plain(value: Any) -> Any:
+    for plain in (str, int, float, bytes, list, dict):
+        if isinstance(value, plain):
+            return plain(value)
+    raise TypeError(type(value).__name__)
 
 
 class PlainRegion(CacheRegion):

@@ -60,9 +60,16 @@ class Lookup:
 class Store:
     """One region's guarded read-through operations, and its health."""
 
-    def __init__(self, label: str, region: CacheRegion, everything: str) -> None:
+    def __init__(
+        self,
+        label: str,
+        region: CacheRegion,
+        everything: str,
+        on_bad_entry: Callable[[], None] = lambda: None,
+    ) -> None:
         self.label = label
         self.region = region
+        self._on_bad_entry = on_bad_entry  # a hit ``use`` refused: not of the shape this cache writes
         self._everything = everything  # a stored-key pattern matching the whole namespace
         self._local_locks = NameRegistry(lambda key: threading.Lock())
         self._lock = threading.Lock()
@@ -82,11 +89,15 @@ class Store:
 
         ``load`` returns ``(data to store, value)``. Concurrent misses of the
         same key, in any process sharing the backend, wait for the first
-        loader (the herd lock) and then read what it stored.
+        loader (the herd lock) and then read what it stored. A hit that ``use``
+        refuses (written by hand, or by another program) is counted with
+        ``on_bad_entry``, read as a miss and overwritten by the load.
         """
         (lookup,) = self.fetch([(key, guards)])
-        if lookup.hit and (value := use(lookup.data)) is not MISS:
-            return value
+        if lookup.hit:
+            if (value := use(lookup.data)) is not MISS:
+                return value
+            self._on_bad_entry()
         with self.lock(key):
             # read again: a loader may have stored it between our miss and our lock,
             # whether or not we had to wait for that lock (not a read of the app's)
@@ -212,6 +223,8 @@ class Store:
         try:
             result = method(*args)
         except Exception as exc:
+            if not is_outage(exc):
+                return self._failed(operation, exc)
             self._last_try = time.monotonic()
             if self._down_since is None:
                 self._down_since = self._last_try
@@ -224,3 +237,34 @@ class Store:
             self._down_since = None
             log.warning("cache region %r reachable again after %.1f s", self.label, down_for)
         return True if result is None else result
+
+    def _failed(self, operation: str, exc: Exception) -> None:
+        """An error that is not an outage: the backend stays trusted and deletes are never held back.
+
+        A read or write that fails (a value the codec cannot encode, a herd
+        lock that expired under a slow loader) is skipped, as a miss or an
+        unstored value; a delete that fails is raised, since the keys it
+        should have removed would be served stale.
+        """
+        if operation == "delete":
+            raise exc
+        log.warning("cache region %r: %s skipped (%s: %s)", self.label, operation, type(exc).__name__, exc)
+        return None
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True for failures to reach the backend (refused, lost, timed out), not for errors it answered."""
+    if isinstance(exc, OSError):  # socket errors, ConnectionError and TimeoutError among them
+        return True
+    return _REDIS_OUTAGES is not None and isinstance(exc, _REDIS_OUTAGES)
+
+
+def _redis_outages() -> tuple[type[BaseException], ...] | None:
+    try:
+        from redis import exceptions
+    except ImportError:  # the redis client is an optional dependency
+        return None
+    return (exceptions.ConnectionError, exceptions.TimeoutError, exceptions.ClusterDownError)
+
+
+_REDIS_OUTAGES = _redis_outages()

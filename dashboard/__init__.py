@@ -12,12 +12,10 @@ from flask import Flask, redirect, url_for
 from .config import default_config, instance_secret_key
 from .extensions import caching, db
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults from the environment, then ``config`` overrides."""
-    app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"), instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(default_config(app.instance_path))
     if config:
@@ -26,13 +24,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     caching.init_app(app, db)
 
-    from . import commands, models, security  # noqa: F401 - models register with db
+    from . import commands, models  # noqa: F401 - models register with db
     from .admin import init_dashboard
     from .views import demo
 
     init_dashboard(app, db)
     app.register_blueprint(demo.bp)
-    security.secure_headers(app, [demo.bp.name])
     app.add_url_rule("/", "home", lambda: redirect(url_for("admin.index")))
     commands.register(app)
     return app

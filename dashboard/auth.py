@@ -1,4 +1,5 @@
-"""Login for the dashboard: Flask-Login, a werkzeug-hashed password, CSRF on every form.
+"""The dashboard's own login, for host apps without Flask-Login: a werkzeug-hashed
+password, CSRF on every form.
 
 The admin account table lives in the host app's database (one ``AdminUser``
 model per Flask-SQLAlchemy instance), and so does each signed-in session: the
@@ -6,9 +7,11 @@ cookie carries a random token, the database its hash. Logging out, or a new
 password, deletes those rows, so a copied cookie stops working at once, in
 every worker. Sessions are read through the cache (guarded like every cached
 value), so pages served from the cache keep working while the database is down.
-Logout is a POST; ``next`` only ever redirects within the site; login attempts
-are rate-limited per name and per address, and an unknown name costs the same
-hashing time as a wrong password.
+(With the host's ``LoginManager``, the host owns its users' sessions.) The login
+and logout routes are mounted under the dashboard's URL. Logout is a POST;
+``next`` only ever redirects within the site; login attempts are rate-limited
+per name and per address, and an unknown name costs the same hashing time as a
+wrong password.
 """
 
 from __future__ import annotations
@@ -39,11 +42,9 @@ from caching.stats import uncounted
 from caching.store import MISS
 
 from . import security
+from .scope import confine
 
-bp = Blueprint("dashboard_auth", __name__)
-bp.before_request(security.check_input)
-for _error in security.DATABASE_ERRORS:
-    bp.register_error_handler(_error, security.database_error)
+bp = confine(Blueprint("dashboard_auth", __name__))
 
 SESSION_DAYS = 14  # a session not ended by logout ends this long after login
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -102,7 +103,7 @@ def admin_user_model(db: SQLAlchemy) -> Any:
 
 
 def init_auth(app: Flask, db: SQLAlchemy) -> None:
-    """Flask-Login on ``app``, with the login and logout routes under ``/admin``."""
+    """The dashboard's own Flask-Login ``LoginManager`` on ``app``, which has none."""
     models = admin_models(db)
     manager = LoginManager(app)
     manager.login_view = "dashboard_auth.login"
@@ -203,7 +204,7 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-@bp.route("/admin/login", methods=["GET", "POST"])
+@bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
@@ -235,7 +236,7 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(16))
 
 
-@bp.post("/admin/logout")
+@bp.post("/logout")
 def logout() -> Response:
     if current_user.is_authenticated:
         end_sessions(current_app.extensions["dashboard_db"], token=current_user.token)

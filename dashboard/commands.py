@@ -1,4 +1,8 @@
-"""CLI commands (Flask's click integration): ``init-db``, ``seed``, ``create-admin``, ``run``."""
+"""The demo's CLI commands (``python manage.py ...``): ``init-db``, ``seed``, ``create-admin``, ``run``.
+
+``create-admin`` is the dashboard's own (also ``cache create-admin``, with ``cache flush`` and
+``cache stats``, which ``init_dashboard`` registers on every app it mounts on).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
-from .auth import create_admin, ensure_admin
+from .auth import ensure_admin
+from .cli import create_admin_command
 from .extensions import db
 from .models import Address, User
 
@@ -49,19 +54,6 @@ def seed(count: int) -> None:
     """Add random demo users."""
     seed_users(count)
     click.echo(f"Added {count} users.")
-
-
-@click.command("create-admin")
-@click.argument("name")
-@click.password_option(prompt="Password", confirmation_prompt=True)
-@with_appcontext
-def create_admin_command(name: str, password: str) -> None:
-    """Add an admin (or set the password of an existing one)."""
-    if len(password) < 8:
-        raise click.BadParameter("use at least 8 characters", param_hint="password")
-    db.create_all()
-    create_admin(db, name, password)
-    click.echo(f"Admin {name!r} can log in.")
 
 
 @click.command("run")

@@ -1,7 +1,7 @@
 """The dashboard's defences besides login and CSRF: headers, login rate limits, bad input.
 
-All of it applies to the dashboard's own blueprints only, never to the rest of
-the host app: Flask-Talisman's headers (a Content-Security-Policy, framing
+All of it applies to the dashboard's own blueprints only (``scope``), never to
+the rest of the host app: Flask-Talisman's headers (a Content-Security-Policy, framing
 denied, ``nosniff``, a Referrer-Policy), Flask-Limiter's limits on login
 attempts per name and per address (in Redis when the cache's default region is
 on Redis, so every worker counts together), and a 4xx with a plain message for
@@ -11,7 +11,7 @@ cannot store) and a 503 while the database is down, never a 500.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -44,12 +44,12 @@ class BadInput(BadRequest):
     """Input no dashboard page can use: answered 400 with a plain message."""
 
 
-def init_security(app: Flask, blueprints: Collection[str]) -> None:
-    """Headers on ``blueprints`` of ``app``, and the login limiter."""
+def init_security(app: Flask, here: Callable[[], bool]) -> None:
+    """Headers on the requests of ``app`` for which ``here()`` is true, and the login limiter."""
     for name, default in LOGIN_LIMITS.items():
         app.config.setdefault(name, default)
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
-    secure_headers(app, blueprints)
+    secure_headers(app, here)
     limiter = Limiter(
         get_remote_address,
         storage_uri=_limiter_storage(app),
@@ -62,10 +62,10 @@ def init_security(app: Flask, blueprints: Collection[str]) -> None:
     app.extensions["dashboard_limiter"] = limiter
 
 
-def secure_headers(app: Flask, blueprints: Collection[str]) -> None:
-    """Flask-Talisman's headers on the responses of ``blueprints``, not on the rest of ``app``."""
+def secure_headers(app: Flask, here: Callable[[], bool]) -> None:
+    """Flask-Talisman's headers on the responses for which ``here()`` is true, not on the rest of ``app``."""
     Talisman().init_app(
-        _Scope(app, blueprints),
+        _Scope(app, here),
         force_https=False,  # TLS is the proxy's job; SESSION_COOKIE_SECURE marks the cookie
         frame_options="DENY",
         content_security_policy=CSP,
@@ -76,20 +76,17 @@ def secure_headers(app: Flask, blueprints: Collection[str]) -> None:
 
 
 class _Scope:
-    """What Talisman needs of an app, with its request hooks limited to some blueprints."""
+    """What Talisman needs of an app, with its request hooks limited to the requests ``here`` accepts."""
 
-    def __init__(self, app: Flask, blueprints: Collection[str]) -> None:
+    def __init__(self, app: Flask, here: Callable[[], bool]) -> None:
         self._app = app
-        self._blueprints = blueprints
+        self._here = here
         self.config = app.config
         self.jinja_env = app.jinja_env
 
     @property
     def debug(self) -> bool:
         return self._app.debug
-
-    def _here(self) -> bool:
-        return request.blueprint in self._blueprints
 
     def before_request(self, hook: Callable[[], Any]) -> None:
         self._app.before_request(lambda: hook() if self._here() else None)
@@ -168,10 +165,3 @@ def database_error(exc: BaseException) -> tuple[str, int]:
 
 DATABASE_ERRORS = (DBAPIError, OverflowError)
 
-
-def answer_database_errors(call: Callable[[], Any]) -> Any:
-    """``call()``, or the answer to a database error it raised (see :func:`database_error`)."""
-    try:
-        return call()
-    except DATABASE_ERRORS as exc:
-        return database_error(exc)

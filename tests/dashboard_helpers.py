@@ -22,15 +22,17 @@ def token_in(html: str, path: str = "the page") -> str:
     return match.group(1) or match.group(2)
 
 
-def log_in(client: FlaskClient, username: str = ADMIN[0], password: str = ADMIN[1]) -> Any:
-    """Log in; the session's new CSRF token (a login changes it) is kept on the client
-    for later POSTs."""
-    token = csrf_token(client)
+def log_in(
+    client: FlaskClient, username: str = ADMIN[0], password: str = ADMIN[1], prefix: str = "/admin"
+) -> Any:
+    """Log in to the dashboard mounted at ``prefix``; the session's new CSRF token (a
+    login changes it) is kept on the client for later POSTs."""
+    token = csrf_token(client, f"{prefix}/login")
     client.csrf_token = token  # type: ignore[attr-defined]
     data = {"username": username, "password": password, "csrf_token": token}
-    response = client.post("/admin/login", data=data)
+    response = client.post(f"{prefix}/login", data=data)
     if response.status_code == 302:
-        client.csrf_token = csrf_token(client, "/admin/")  # type: ignore[attr-defined]
+        client.csrf_token = csrf_token(client, f"{prefix}/")  # type: ignore[attr-defined]
     return response
 
 

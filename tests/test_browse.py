@@ -15,6 +15,8 @@ def state():
 
 def warm():
     User.cache.filter(views=3)
+    for pk in range(1, 6):
+        User.cache.get(pk)
     Address.cache.filter(user_id=4)
     db.session.scalars(select(User).where(User.id < 3).options(FromCache())).all()
     User.cache.get(99)
@@ -33,7 +35,8 @@ def test_previews_decode_objects_listings_statements_and_misses(users):
     entries = {e.key: e for e in browse(state(), "default", "*", count=100, guards=True)[0]}
     assert entries["user.id[4]"].preview == "id=4, username='user4', email='user4@example.org', views=3"
     assert entries["user.id[4]"].kind == "object"
-    assert entries["user.views=3[all]"].preview == "5 keys: 1, 2, 3, 4, 5"
+    assert entries["user.views=3[all]"].preview.startswith("5 rows: id=1, username='user1'")
+    assert entries["user.views=3[all]"].kind == "listing"
     assert entries["user.id[99]"].preview == "no such row (a cached miss)"
     assert entries["gen:user.id[4]"].kind == "guard"
     [statement] = [e for e in entries.values() if e.kind == "statement"]

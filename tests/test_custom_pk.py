@@ -32,7 +32,7 @@ def test_objects_are_keyed_by_cache_pk(app, region, sql):
     assert len(sql) == 0
     assert region.get("account.login[bob]") is not NO_VALUE
     assert [a.login for a in Account.cache.filter(plan="pro")] == ["bob", "eve"]
-    assert region.get("account.plan=pro[all]")[1] == ["bob", "eve"]
+    assert [row[1] for row in region.get("account.plan=pro[all]")[1]] == ["bob", "eve"]
 
 
 def test_renaming_flushes_the_old_and_the_new_name(app, region, invalidations):

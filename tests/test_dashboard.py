@@ -12,6 +12,7 @@ from tests.dashboard_helpers import ADMIN, csrf_token, log_in, post
 def warm_cache(app):
     with app.app_context():
         User.cache.get(4)
+        User.cache.get(5)
         User.cache.filter(views=3)
         User.cache.filter(views=4)
         User.cache.filter()
@@ -81,7 +82,14 @@ def test_the_edit_form_previews_what_saving_will_invalidate(admin):
     form = page(admin.get("/admin/user/edit/?id=4"))
     assert "Saving will invalidate:" in form
     preview = admin.get("/admin/user/preview/?id=4&views=9&username=user4").get_json()
-    assert set(preview["keys"]) == {"user.id[4]", "user.id[all]", "user.views=3[all]", "user.views=9[all]"}
+    assert set(preview["keys"]) == {
+        "user.id[4]",
+        "user.id[all]",
+        "user.views=3[all]",
+        "user.views=9[all]",
+        "user.username=user4[all]",
+        "user.email=user4@example.org[all]",
+    }
     assert admin.get("/admin/user/preview/?id=4&views=3").get_json() == {"keys": []}
 
 

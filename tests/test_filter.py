@@ -1,6 +1,8 @@
-"""``Model.cache.filter``: cached listings of primary keys, objects by key."""
+"""``Model.cache.filter`` and ``count``: a listing is one entry holding its rows;
+its pages and its count are entries of their own, under the listing's guard."""
 
 import pytest
+from dogpile.cache.api import NO_VALUE
 
 from dashboard.models import Address, User
 from tests.conftest import fresh_session
@@ -14,21 +16,20 @@ def test_all_users_in_pk_order(users):
     assert names(User.cache.filter()) == [f"user{i}" for i in range(1, 11)]
 
 
-def test_cold_listing_runs_two_statements_and_stores_objects_with_one_set_multi(users, sql, counter, region):
+def test_cold_listing_runs_one_statement_and_stores_the_rows_in_one_entry(users, sql, counter, region):
     result = User.cache.filter(views=3)
 
     assert names(result) == ["user1", "user2", "user3", "user4", "user5"]
-    assert len(sql) == 2
-    assert sql.statements[0].startswith("SELECT user.id")
-    assert " IN (" in sql.statements[1]
-    object_writes = [w for w in counter.writes if any(":user.id[" in k and ":gen:" not in k for k in w)]
-    assert len(object_writes) == 1
-    assert len(object_writes[0]) == 5
-    for pk in range(1, 6):
-        assert region.get(f"user.id[{pk}]")[1][0] == pk
+    assert len(sql) == 1
+    assert sql.statements[0].startswith("SELECT user.id, user.username, user.email, user.views")
+    writes = [[k for k in w if ":gen:" not in k] for w in counter.writes]
+    listing_writes = [w for w in writes if any(k.endswith(":user.views=3[all]") for k in w)]
+    assert [len(w) for w in listing_writes] == [1]
+    assert region.get("user.views=3[all]")[1][0] == [1, "user1", "user1@example.org", 3]
+    assert not any(":user.id[" in k for w in writes for k in w)  # no object entries
 
 
-def test_warm_listing_runs_no_sql_and_two_backend_calls(users, sql, counter):
+def test_warm_listing_runs_no_sql_and_one_backend_call(users, sql, counter):
     User.cache.filter(views=3)
     fresh_session()
     sql.reset()
@@ -37,23 +38,37 @@ def test_warm_listing_runs_no_sql_and_two_backend_calls(users, sql, counter):
     result = User.cache.filter(views=3)
 
     assert names(result) == ["user1", "user2", "user3", "user4", "user5"]
+    assert [u.email for u in result] == [f"user{i}@example.org" for i in range(1, 6)]
     assert len(sql) == 0
-    assert counter.total() == 2
+    assert counter.total() == 1
 
 
-def test_cold_objects_load_with_one_in_query_not_one_per_object(users, sql):
-    User.cache.filter()  # pk listing + one IN for all ten
-    assert len(sql) == 2
-    assert sum(" IN (" in s for s in sql.statements) == 1
-
-
-def test_objects_already_cached_are_not_queried(users, sql):
-    User.cache.get(2)
+def test_a_page_is_one_statement_and_one_entry_of_its_own(users, sql, region):
+    assert names(User.cache.filter(offset=2, limit=3)) == ["user3", "user4", "user5"]
+    assert len(sql) == 1
+    assert "LIMIT" in sql.statements[0] and "OFFSET" in sql.statements[0]
+    assert [row[0] for row in region.get("user.id[all][2:5]")[1]] == [3, 4, 5]
+    assert region.get("user.id[all]") is NO_VALUE  # the page did not load the whole table
     fresh_session()
     sql.reset()
-    User.cache.filter(views=3)
-    assert len(sql) == 2
-    assert len(sql.parameters[1]) == 4  # only the four missing objects
+    assert names(User.cache.filter(offset=2, limit=3)) == ["user3", "user4", "user5"]
+    assert len(sql) == 0
+
+
+def test_a_write_flushes_every_page_and_the_count_of_a_listing_with_its_guard(users, sql):
+    User.cache.filter(views=3, limit=2)
+    User.cache.filter(views=3, offset=2, limit=2)
+    User.cache.count(views=3)
+    User.cache.get(1).email = "changed@example.org"
+    from dashboard.extensions import db
+
+    db.session.commit()
+    fresh_session()
+    sql.reset()
+    assert User.cache.filter(views=3, limit=2)[0].email == "changed@example.org"
+    assert names(User.cache.filter(views=3, offset=2, limit=2)) == ["user3", "user4"]
+    assert User.cache.count(views=3) == 5
+    assert len(sql) == 3  # each re-read once: their shared guard was flushed
 
 
 def test_offset_and_limit_page_through_the_listing(users):
@@ -70,15 +85,17 @@ def test_desc_order_then_page(users):
 
 def test_listing_key_names_the_column_and_value(users, region):
     User.cache.filter(views=3)
-    assert region.get("user.views=3[all]")[1] == [1, 2, 3, 4, 5]
+    assert [row[0] for row in region.get("user.views=3[all]")[1]] == [1, 2, 3, 4, 5]
     User.cache.filter()
-    assert region.get("user.id[all]")[1] == list(range(1, 11))
+    assert [row[0] for row in region.get("user.id[all]")[1]] == list(range(1, 11))
+    User.cache.filter(views=3, order_by="desc", limit=2)
+    assert [row[0] for row in region.get("user.views=3[all][0:2:desc]")[1]] == [5, 4]
 
 
 def test_declared_column_set_filters_and_uses_a_sorted_key(users, region):
     result = Address.cache.filter(user_id=4, email="a@b.org")
     assert [a.email for a in result] == ["a@b.org"]
-    assert region.get("address.email=a@b.org&user_id=4[all]")[1] == [1]
+    assert [row[0] for row in region.get("address.email=a@b.org&user_id=4[all]")[1]] == [1]
 
 
 def test_values_that_would_break_the_key_grammar_are_escaped(users, region):
@@ -121,14 +138,17 @@ def test_a_filter_value_given_as_string_shares_the_key(users, region, sql):
     assert len(sql) == 0
 
 
-def test_count_reads_the_listing_only(users, sql, counter):
+def test_count_is_one_number_of_its_own(users, sql, counter, region):
     assert User.cache.count(views=3) == 5
     assert User.cache.count() == 10
     fresh_session()
     sql.reset()
     counter.reset()
     assert User.cache.count(views=4) == 5
-    assert len(sql) == 1  # the pk query of a cold listing
+    assert len(sql) == 1
+    assert sql.statements[0].startswith("SELECT count(*)")
+    assert region.get("user.views=4[all][count]")[1] == 5
+    assert region.get("user.views=4[all]") is NO_VALUE  # counting loads no rows
     sql.reset()
     counter.reset()
     assert User.cache.count(views=4) == 5

@@ -19,13 +19,15 @@ def warm(*calls):
     fresh_session()
 
 
-def test_update_flushes_object_all_and_old_and_new_value_listings(users, region, invalidations):
+def test_update_flushes_the_object_and_every_listing_it_is_in_before_and_after(users, region, invalidations):
     warm(
         lambda: User.cache.get(4),
+        lambda: User.cache.get(5),
         lambda: User.cache.filter(views=3),
         lambda: User.cache.filter(views=4),
         lambda: User.cache.filter(),
         lambda: User.cache.filter(username="user4"),
+        lambda: User.cache.filter(username="user5"),
     )
 
     user = User.cache.get(4)
@@ -34,14 +36,24 @@ def test_update_flushes_object_all_and_old_and_new_value_listings(users, region,
 
     for key in ("user.id[4]", "user.views=3[all]", "user.views=4[all]", "user.id[all]"):
         assert not present(region, key), key
-    assert present(region, "user.username=user4[all]")  # unchanged column: still valid
+    assert not present(region, "user.username=user4[all]")  # unchanged column: its rows hold views
+    assert present(region, "user.username=user5[all]")  # user 4 is in neither version of it
     assert present(region, "user.id[5]")
+    fresh_session()
+    assert [u.views for u in User.cache.filter(username="user4")] == [4]
     [signal] = invalidations
     assert signal["model"] is User
     assert signal["pk"] == 4
     assert signal["operation"] == "update"
     assert signal["columns"] == ("views",)
-    assert set(signal["keys"]) == {"user.id[4]", "user.id[all]", "user.views=3[all]", "user.views=4[all]"}
+    assert set(signal["keys"]) == {
+        "user.id[4]",
+        "user.id[all]",
+        "user.views=3[all]",
+        "user.views=4[all]",
+        "user.username=user4[all]",
+        "user.email=user4@example.org[all]",
+    }
     assert signal["region"] == "default"
 
 
@@ -233,19 +245,37 @@ def test_deleting_a_user_cascades_to_its_address_listings(users, region):
     assert Address.cache.filter() == []
 
 
-def test_bulk_update_statement_flushes_the_table(users, region, invalidations):
+def test_update_statement_flushes_exactly_the_rows_it_changed(users, region, invalidations):
     warm(lambda: User.cache.get(4), lambda: User.cache.filter(views=3), lambda: User.cache.filter(views=4))
     db.session.execute(update(User).where(User.id < 3).values(views=4))
     db.session.commit()
     fresh_session()
 
-    assert not present(region, "user.id[4]")
+    assert present(region, "user.id[4]")  # not written: still cached
     assert [u.id for u in User.cache.filter(views=3)] == [3, 4, 5]
     assert [u.id for u in User.cache.filter(views=4)] == [1, 2, 6, 7, 8, 9, 10]
     assert User.cache.get(1).views == 4
+    assert [(s["model"], s["pk"], s["operation"]) for s in invalidations] == [
+        (User, 1, "update"),
+        (User, 2, "update"),
+    ]
+    flushed = {"user.id[1]", "user.id[all]", "user.views=3[all]", "user.views=4[all]"}
+    flushed |= {"user.username=user1[all]", "user.email=user1@example.org[all]"}
+    assert set(invalidations[0]["keys"]) == flushed
+
+
+def test_update_statement_over_many_rows_flushes_the_table(users, region, invalidations, monkeypatch):
+    monkeypatch.setattr("caching.rows.MAX_ROWS", 3)
+    warm(lambda: User.cache.get(9), lambda: User.cache.filter(views=4))
+    db.session.execute(update(User).where(User.id < 6).values(views=4))
+    db.session.commit()
+    fresh_session()
+
+    assert not present(region, "user.id[9]")
+    assert [u.id for u in User.cache.filter(views=4)] == list(range(1, 11))
     [signal] = invalidations
     assert (signal["model"], signal["operation"]) == (User, "bulk")
-    assert {"user.id[4]", "user.views=3[all]", "user.views=4[all]"} <= set(signal["keys"])
+    assert {"user.id[9]", "user.views=4[all]"} <= set(signal["keys"])
 
 
 def test_bulk_delete_and_insert_statements_flush_the_table(users, region):
@@ -270,7 +300,8 @@ def test_reads_inside_a_writing_transaction_see_its_writes_and_store_nothing(use
     db.session.add(User(username="pending", email="p@example.org", views=3))
     assert [u.id for u in User.cache.filter(views=3)] == [1, 2, 3, 4, 5, 11]  # autoflushed, uncommitted
     assert User.cache.get(11).username == "pending"
-    assert region.get("user.views=3[all]")[1] == [1, 2, 3, 4, 5]  # the cache holds committed data only
+    cached = region.get("user.views=3[all]")[1]
+    assert [row[0] for row in cached] == [1, 2, 3, 4, 5]  # the cache holds committed data only
     db.session.rollback()
     fresh_session()
     assert [u.id for u in User.cache.filter(views=3)] == [1, 2, 3, 4, 5]

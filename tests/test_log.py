@@ -14,7 +14,14 @@ def test_each_commit_and_manual_flush_is_an_entry_newest_first(users):
     manual, update = log.entries()
     assert (update["model"], update["pk"], update["operation"], update["who"]) == ("User", 4, "update", "app")
     assert update["columns"] == ["views"]
-    assert set(update["keys"]) == {"user.id[4]", "user.id[all]", "user.views=3[all]", "user.views=4[all]"}
+    assert set(update["keys"]) == {
+        "user.id[4]",
+        "user.id[all]",
+        "user.views=3[all]",
+        "user.views=4[all]",
+        "user.username=user4[all]",
+        "user.email=user4@example.org[all]",
+    }
     assert (manual["operation"], manual["keys"]) == ("manual", ["user.id[all]"])
     assert log.find(update["id"]) == update
 

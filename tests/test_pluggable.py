@@ -1,9 +1,11 @@
 """The dashboard mounts on any Flask app that uses ``caching``, with its own models."""
 
+import re
+
 import pytest
-from flask import Flask
+from flask import Flask, redirect, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caching import CacheableMixin, Caching
@@ -57,3 +59,79 @@ def test_mounted_on_another_app_with_its_own_model(other_app):
     assert "note.title=renamed[all]" in client.get("/admin/log/").get_data(as_text=True)
     with other_app.app_context():
         assert Note.cache.get(1).title == "renamed"
+
+
+@pytest.fixture
+def prefixed_app(tmp_path):
+    """A second app in this process, its own login, mounted under /ops/cache, with a JSON API."""
+    app = Flask("prefixed")
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'prefixed.db'}",
+        SECRET_KEY="prefixed-secret",
+        CACHE_REGIONS={"default": {"backend": "dogpile.cache.memory", "expiration_time": 300}},
+    )
+    other_db.init_app(app)
+    Caching().init_app(app, other_db)
+
+    @app.post("/api/notes")
+    def add_note():
+        other_db.session.add(Note(title=request.json["title"]))
+        other_db.session.commit()
+        return {"notes": other_db.session.scalar(select(func.count()).select_from(Note))}, 201
+
+    @app.post("/notes/<int:pk>/touch")
+    def touch_note(pk):
+        other_db.session.get(Note, pk).title += "!"
+        other_db.session.commit()
+        return redirect("/notes", 303)
+
+    init_dashboard(app, other_db, url="/ops/cache/")
+    with app.app_context():
+        other_db.create_all()
+        create_admin(other_db, "operator", "another long password")
+        other_db.session.add(Note(title="prefixed"))
+        other_db.session.commit()
+        other_db.session.remove()
+    yield app
+    with app.app_context():
+        other_db.drop_all()
+
+
+def test_mounted_under_a_prefix_every_link_and_redirect_follows_it(prefixed_app):
+    client = prefixed_app.test_client()
+    assert client.get("/admin/").status_code == 404
+    assert [r.rule for r in prefixed_app.url_map.iter_rules() if "//" in r.rule] == []  # "/ops/cache/" given
+    response = client.get("/ops/cache/note/")
+    assert (
+        response.status_code == 302 and response.location == "/ops/cache/login?next=%2Fops%2Fcache%2Fnote%2F"
+    )
+    assert log_in(client, "operator", "another long password", prefix="/ops/cache").location == "/ops/cache/"
+
+    for path in ("/ops/cache/", "/ops/cache/note/", "/ops/cache/keys/", "/ops/cache/log/"):
+        html = client.get(path).get_data(as_text=True)
+        links = re.findall(r'(?:href|action|src)="(/[^"]*)"', html)
+        assert links and [link for link in links if not link.startswith("/ops/cache")] == [], path
+    response = post(client, "/ops/cache/note/edit/?id=1", {"title": "moved"}, follow_redirects=True)
+    assert re.search(r'href="/ops/cache/log/\?id=[0-9a-f]+">log entry', response.get_data(as_text=True))
+    logout = post(client, "/ops/cache/logout")
+    assert logout.location == "/ops/cache/login"
+
+
+def test_the_hosts_own_writes_need_no_csrf_token_and_get_no_flashes(prefixed_app):
+    client = prefixed_app.test_client()
+    response = client.post("/api/notes", json={"title": "from the API"})
+    assert response.status_code == 201 and response.get_json() == {"notes": 2}
+    response = client.post("/notes/1/touch")
+    assert response.status_code == 303
+    assert "Set-Cookie" not in response.headers  # no flash written to the session
+
+
+def test_two_apps_in_one_process_each_mount_the_dashboard(dashboard, admin, prefixed_app):
+    other = prefixed_app.test_client()
+    assert log_in(other, "operator", "another long password", prefix="/ops/cache").status_code == 302
+    demo_listing = admin.get("/admin/").get_data(as_text=True)
+    other_listing = other.get("/ops/cache/").get_data(as_text=True)
+    assert 'href="/admin/user/"' in demo_listing and "/ops/cache" not in demo_listing
+    assert 'href="/ops/cache/note/"' in other_listing and 'href="/admin/' not in other_listing
+    assert admin.get("/ops/cache/").status_code == 404
+    assert other.get("/admin/").status_code == 404

@@ -2,6 +2,7 @@
 
 import datetime
 import decimal
+import enum
 import pickle
 import time
 import uuid
@@ -10,9 +11,10 @@ import msgpack
 import pytest
 from dogpile.cache.api import CantDeserializeException
 from sqlalchemy import event
+from sqlalchemy.ext.mutable import MutableDict
 
 from caching.mapping import info_for
-from caching.serialize import Codec
+from caching.serialize import Codec, register_enum
 from dashboard.extensions import db
 from dashboard.models import User
 from tests.conftest import fresh_session, make_app
@@ -112,3 +114,33 @@ def test_a_deploy_that_changes_a_model_reads_none_of_the_old_entries(
         assert User.cache.get(4).id == 4
         db.session.remove()
     assert len(statements) == 1
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+class Size(enum.IntEnum):
+    SMALL = 1
+
+
+def test_members_of_registered_enums_come_back_as_members_by_name():
+    register_enum(Colour)
+    register_enum(Size)
+    codec = Codec(None, no_entities)
+    assert codec.loads(codec.dumps([Colour.RED, Size.SMALL])) == [Colour.RED, Size.SMALL]
+    assert [type(v) for v in codec.loads(codec.dumps([Colour.RED, Size.SMALL]))] == [Colour, Size]
+
+
+def test_an_enum_name_nobody_registered_reads_as_a_miss():
+    codec = Codec(None, no_entities)
+    forged = msgpack.packb(msgpack.ExtType(9, msgpack.packb(["os.system", "echo"])), use_bin_type=True)
+    with pytest.raises(CantDeserializeException):
+        codec.loads(forged)
+
+
+def test_subclasses_of_plain_types_are_stored_as_their_plain_content():
+    codec = Codec(None, no_entities)
+    stored = codec.loads(codec.dumps({"doc": MutableDict({"a": [1]}), "t": (1, 2), "flag": True}))
+    assert stored == {"doc": {"a": [1]}, "t": [1, 2], "flag": True}
+    assert type(stored["doc"]) is dict

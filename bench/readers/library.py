@@ -8,8 +8,6 @@ from caching import keys
 from dashboard.extensions import caching
 from dashboard.models import User
 
-from ..environment import LIST_VIEWS, listing_pks
-
 
 class LibraryReader:
     """Forgetting deletes values *and* guards, as a commit does: the miss is the real one."""
@@ -33,10 +31,7 @@ class LibraryReader:
         return User.cache.filter(views=views)
 
     def forget_listing(self, views: int) -> None:
-        assert views == LIST_VIEWS, "the object keys forgotten are those of the benchmarked listing"
-        stale = [self.info.listing_key({"views": views})]
-        stale += [self.info.object_key(pk) for pk in listing_pks()]
-        self.region.delete_multi(keys.with_guards(stale))
+        self.region.delete_multi(keys.with_guards([self.info.listing_key({"views": views})]))
 
     def close(self) -> None:
         return None

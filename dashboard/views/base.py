@@ -1,35 +1,31 @@
-"""What every dashboard view shares: login required, input checked, database errors
-answered (503 while it is down, 400 for a value it refuses), and the app's caching state."""
+"""What every dashboard view shares: its access rule, its blueprint hooks, the app's caching state."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from flask import redirect, request, url_for
-from flask_login import current_user
+from flask import Blueprint
+from flask_admin import Admin
 from werkzeug.wrappers import Response
 
 from caching.extension import CachingState, current_state
 
-from .. import security
+from .. import access
+from ..scope import confine
 
 
 class AdminAccess:
-    """Mixin for Flask-Admin views: anonymous users are sent to the login page."""
+    """Mixin for Flask-Admin views: only users the dashboard admits get in; anonymous
+    visitors are sent to the login page. The view's blueprint gets the dashboard's hooks."""
 
     def is_accessible(self) -> bool:
-        return current_user.is_authenticated
-
-    def _handle_view(self, name: str, **kwargs: Any) -> Any:
-        security.check_input()
-        return security.answer_database_errors(partial(super()._handle_view, name, **kwargs))
-
-    def _run_view(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        return security.answer_database_errors(partial(super()._run_view, fn, *args, **kwargs))
+        return access.admitted()
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Response:
-        return redirect(url_for("dashboard_auth.login", next=request.full_path.rstrip("?")))
+        return access.refuse()
+
+    def create_blueprint(self, admin: Admin) -> Blueprint:
+        return confine(super().create_blueprint(admin))  # type: ignore[misc]
 
 
 def state() -> CachingState:

@@ -1,34 +1,32 @@
 """The gist's demo pages, reading through ``User.cache`` to generate cache traffic.
 
-They show users' emails, so they need a logged-in admin like the dashboard,
-unless ``DEMO_PUBLIC`` opens the reading pages; the two writes (update a user,
-add demo users) are POSTs that always need a logged-in admin and a CSRF token.
+They show users' emails, so they need an admin the dashboard lets in, unless
+``DEMO_PUBLIC`` opens the reading pages; the two writes (update a user, add
+demo users) are POSTs that always need such an admin and a CSRF token, like
+every other write: the blueprint is part of the dashboard (``confine``).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from .. import security
+from .. import access
 from ..extensions import db
 from ..models import User
+from ..scope import confine
 
-bp = Blueprint("demo", __name__, url_prefix="/demo")
-bp.before_request(security.check_input)
-for _error in security.DATABASE_ERRORS:
-    bp.register_error_handler(_error, security.database_error)
+bp = confine(Blueprint("demo", __name__, url_prefix="/demo"))
 SEED_USERS = 50
 
 
 @bp.before_request
 def require_login() -> Response | None:
-    """Send visitors to the login page, unless ``DEMO_PUBLIC`` opens the reading pages."""
+    """Only users the dashboard admits, unless ``DEMO_PUBLIC`` opens the reading pages."""
     public = current_app.config.get("DEMO_PUBLIC") and request.method == "GET"
-    if public or current_user.is_authenticated:
+    if public or access.admitted():
         return None
-    return current_app.login_manager.unauthorized()
+    return access.refuse()
 
 
 @bp.get("/")

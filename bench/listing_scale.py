@@ -1,0 +1,217 @@
+"""Listings that scale: a page and a count cost the same whatever the table's size.
+
+    python -m bench.listing_scale [--database URL ...] [--redis URL] [--sizes 1000,10000,...]
+
+For each database and cache backend, and each table size, times (best of
+several rounds, identity map emptied before each read):
+
+- the plain query a page needs: ``SELECT ... ORDER BY id LIMIT 20 OFFSET n/2``
+  and ``SELECT count(*)``;
+- the same through the cache, warm (``filter(offset=n/2, limit=20)`` +
+  ``count()``) and cold (the listing's guard deleted first, as a commit does);
+- a warm listing of 50 objects against the plain query for them, with the
+  backend calls it made (counted by a ``ProxyBackend``).
+
+Also the largest value the page stored. Writes ``docs/benchmarks/listing_scale.md``
+and ``listing_scale.png``; ratios compare within one run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, insert, select
+
+from caching import keys
+from caching.testing import CountingProxy
+from dashboard.extensions import caching, db
+from dashboard.models import User
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
+PAGE = 20
+LISTING = 50
+ROUNDS = 5
+
+
+def _best(operation: Callable[[], Any], reset: Callable[[], Any], repeat: int) -> float:
+    """Seconds per operation: the best of ROUNDS rounds of ``repeat`` timed calls, ``reset`` untimed."""
+    best = float("inf")
+    for _ in range(ROUNDS):
+        elapsed = 0.0
+        for _ in range(repeat):
+            reset()
+            started = time.perf_counter()
+            operation()
+            elapsed += time.perf_counter() - started
+        best = min(best, elapsed / repeat)
+    return best
+
+
+def _seed(size: int) -> None:
+    db.drop_all()
+    db.create_all()
+    rows = [{"username": f"u{i}", "email": f"u{i}@example.org", "views": i % 7} for i in range(size)]
+    for i in range(0, size, 20_000):
+        db.session.execute(insert(User), rows[i : i + 20_000])
+    db.session.commit()
+
+
+def _measure(size: int) -> dict[str, float]:
+    session = db.session
+    middle = size // 2
+    listing = User.cache.info.all_key()
+    region = caching.regions["default"]
+
+    def empty() -> None:
+        session.expunge_all()
+
+    def forget() -> None:
+        empty()
+        region.delete(keys.guard_key(listing))
+
+    def plain_page() -> None:
+        session.scalars(select(User).order_by(User.id).offset(middle).limit(PAGE)).all()
+        session.scalar(select(func.count()).select_from(User))
+
+    def cached_page() -> None:
+        User.cache.filter(offset=middle, limit=PAGE)
+        User.cache.count()
+
+    def plain_listing() -> None:
+        session.scalars(select(User).order_by(User.id).limit(LISTING)).all()
+
+    def cached_listing() -> None:
+        User.cache.filter(limit=LISTING)
+
+    repeat = 20 if size <= 100_000 else 5
+    figures = {
+        "plain page + count": _best(plain_page, empty, repeat),
+        "cold page + count": _best(cached_page, forget, repeat),
+    }
+    cached_page()
+    figures["warm page + count"] = _best(cached_page, empty, repeat * 10)
+    page_key = keys.window_key(listing, middle, middle + PAGE)
+    figures["page value bytes"] = len(region.backend.get_serialized(region.key_mangler(page_key)) or b"")
+    figures["plain listing of 50"] = _best(plain_listing, empty, 100)
+    cached_listing()
+    figures["warm listing of 50"] = _best(cached_listing, empty, 200)
+    counter, unwrapped = CountingProxy(), region.backend  # counted apart from the timings
+    region.wrap(counter)
+    empty()
+    cached_listing()
+    region.backend = unwrapped
+    figures["backend calls, warm listing of 50"] = counter.total()
+    return figures
+
+
+def _run(database: str, redis_url: str | None, sizes: list[int]) -> dict[int, dict[str, float]]:
+    backend: dict[str, Any] = (
+        {"backend": "dogpile.cache.redis", "arguments": {"url": redis_url}}
+        if redis_url
+        else {"backend": "dogpile.cache.memory"}
+    )
+    app = Flask("listing_scale")
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=database,
+        SECRET_KEY="bench",
+        CACHE_REGIONS={"default": {**backend, "expiration_time": 3600}},
+    )
+    db.init_app(app)
+    caching.init_app(app, db)
+    results = {}
+    with app.app_context():
+        for size in sizes:
+            _seed(size)
+            caching.state().flush("default", patterns=["*"])
+            results[size] = _measure(size)
+            print(database.split(":")[0], "redis" if redis_url else "memory", size, results[size], flush=True)
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+    return results
+
+
+def _report(runs: dict[str, dict[int, dict[str, float]]]) -> str:
+    lines = [
+        "# Listings that scale",
+        "",
+        "`python -m bench.listing_scale` (see its docstring). A page is `filter(offset=n/2, limit=20)` + "
+        "`count()`; *plain* is the `LIMIT/OFFSET` query and `COUNT` it replaces. Times in ms, best of "
+        f"{ROUNDS} rounds; ratios compare within one run.",
+        "",
+        "| setup | rows | plain page | warm page | cold page | warm/plain | page value | "
+        "plain 50 | warm 50 | speed-up 50 | calls |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for setup, sizes in runs.items():
+        for size, f in sizes.items():
+            plain, warm, cold = f["plain page + count"], f["warm page + count"], f["cold page + count"]
+            lines.append(
+                f"| {setup} | {size:,} | {plain * 1e3:.3f} | {warm * 1e3:.3f} | {cold * 1e3:.3f} | "
+                f"{warm / plain:.2f}x | {f['page value bytes']:,.0f} B | "
+                f"{f['plain listing of 50'] * 1e3:.3f} | {f['warm listing of 50'] * 1e3:.3f} | "
+                f"{f['plain listing of 50'] / f['warm listing of 50']:.2f}x | "
+                f"{f['backend calls, warm listing of 50']:.0f} |"
+            )
+    for setup, sizes in runs.items():
+        warm = [f["warm page + count"] for f in sizes.values()]
+        cold = [f["cold page + count"] / f["plain page + count"] for f in sizes.values()]
+        lines.append(
+            f"\n- {setup}: warm page, largest over smallest table {max(warm) / min(warm):.2f}x; "
+            f"cold page at most {max(cold):.2f}x the plain query."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _plot(runs: dict[str, dict[int, dict[str, float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(8, 4.5))
+    for setup, sizes in runs.items():
+        rows = list(sizes)
+        for kind, style in (("warm", "-o"), ("cold", ":")):
+            times = [f[f"{kind} page + count"] * 1e3 for f in sizes.values()]
+            axes.plot(rows, times, style, label=f"{setup} {kind}")
+    first = next(iter(runs.values()))
+    plain = [f["plain page + count"] * 1e3 for f in first.values()]
+    axes.plot(list(first), plain, "k--", label="plain LIMIT/OFFSET + COUNT (first db)")
+    axes.set(xscale="log", yscale="log", xlabel="rows in the table", ylabel="ms per page + count")
+    axes.set_title("A page of 20 at offset n/2 with its count")
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    summary = __doc__.split("\n\n")[0]
+    parser = argparse.ArgumentParser(prog="python -m bench.listing_scale", description=summary)
+    parser.add_argument("--database", action="append", help="database URL (repeat); default a SQLite file")
+    parser.add_argument("--redis", help="also run with the cache on this Redis")
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    runs = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for database in args.database or [f"sqlite:///{scratch}/scale.db"]:
+            name = database.split(":")[0].split("+")[0]
+            runs[f"{name} + memory"] = _run(database, None, sizes)
+            if args.redis:
+                runs[f"{name} + Redis"] = _run(database, args.redis, sizes)
+    (args.out / "listing_scale.md").write_text(_report(runs))
+    _plot(runs, args.out / "listing_scale.png")
+    print((args.out / "listing_scale.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

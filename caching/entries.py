@@ -1,0 +1,51 @@
+"""The shapes of cached entries, checked where they are used.
+
+An entry's guard tokens say it is current, not that it is well formed: a
+foreign or buggy writer on a shared backend, or a codec change, can leave a
+value of another shape under a key. Such an entry must read as a miss (and
+be loaded and stored again), never crash a read nor be served as data. The
+checks are cheap: types and lengths, no per-value validation of columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .mapping import ModelInfo
+
+_NOT_KEYS = frozenset({type(None), list, dict})  # what msgpack decodes that cannot name an object
+
+
+def object_values(info: ModelInfo, data: Any) -> dict[str, Any] | None:
+    """An object entry's column values by name, or None if it is not one.
+
+    (A cached "no such object" is ``None`` itself: callers test that first.)
+    """
+    if type(data) is not list or len(data) != len(info.keys):
+        return None
+    values = dict(zip(info.keys, data))
+    return values if entity_values(info, values) else None
+
+
+def entity_values(info: ModelInfo, values: Any) -> bool:
+    """Whether ``values`` can name and fill an instance: a dict of its columns with a primary key."""
+    if type(values) is not dict or not values.keys() <= info.index.keys():
+        return False
+    return all(_is_key_value(values.get(info.keys[i])) for i in info.identity_indexes)
+
+
+def rows(info: ModelInfo, data: Any) -> list[dict[str, Any]] | None:
+    """A listing entry's rows, each as column values by name, or None if it is not one."""
+    if type(data) is not list:
+        return None
+    out = []
+    for row in data:
+        values = object_values(info, row)
+        if values is None:
+            return None
+        out.append(values)
+    return out
+
+
+def _is_key_value(value: Any) -> bool:
+    return type(value) not in _NOT_KEYS
