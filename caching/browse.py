@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dogpile.cache.api import NO_VALUE
-from dogpile.cache.backends.redis import RedisBackend, RedisClusterBackend
+from dogpile.cache.backends.redis import RedisBackend
 
 from . import scan
 from .extension import CachingState
@@ -27,6 +27,8 @@ from .serialize import EntityRef, parse_stored
 
 PREVIEW_CHARS = 160
 MAX_PATTERN = 200
+MAX_EXAMINED = 5000  # stored keys one page may look at: a rare pattern ends the page early
+MAX_CURSOR = 2**64 - 1  # Redis refuses anything larger
 
 
 class BadPattern(ValueError):  # noqa: N818 - reads as what the user gave
@@ -50,6 +52,13 @@ def check_pattern(pattern: str) -> str:
     return pattern
 
 
+def check_cursor(cursor: str) -> int:
+    """A page cursor as given back by a previous page: a number Redis would accept."""
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 20 and int(cursor) <= MAX_CURSOR):
+        raise BadPattern("the page cursor must be a number from a previous page")
+    return int(cursor)
+
+
 def kind_of(key: str) -> str:
     if key.startswith(GUARD_PREFIX):
         return "guard"
@@ -71,9 +80,7 @@ def browse(
 ) -> tuple[list[KeyEntry], str | None]:
     """One page of keys matching ``pattern`` and the cursor of the next page (None at the end)."""
     check_pattern(pattern)
-    if not cursor.isdigit():
-        raise BadPattern("the page cursor must be a number")
-    keys, next_cursor = _page(state, label, pattern, int(cursor), count, guards)
+    keys, next_cursor = _page(state, label, pattern, check_cursor(cursor), count, guards)
     return _describe(state, label, keys), next_cursor
 
 
@@ -101,20 +108,14 @@ def _page(
             return None
         return key
 
-    backend = scan.actual_backend(region)
-    stored_pattern = namespace.stored_pattern(pattern)
-    if isinstance(backend, RedisBackend) and not isinstance(backend, RedisClusterBackend):
-        found: list[str] = []
-        while True:
-            cursor, batch = backend.reader_client.scan(cursor, match=stored_pattern, count=count)
-            found.extend(k for k in (keep(s.decode()) for s in batch) if k is not None)
-            if cursor == 0:
-                return sorted(found), None
-            if len(found) >= count:
-                return sorted(found), str(cursor)
-    matches = sorted(k for k in (keep(s) for s in scan.iter_keys(region, stored_pattern)) if k is not None)
-    end = cursor + count
-    return matches[cursor:end], (str(end) if end < len(matches) else None)
+    found: list[str] = []
+    examined = 0
+    for after, batch in scan.walk(region, namespace.stored_pattern(pattern), cursor, count):
+        found.extend(k for k in map(keep, batch) if k is not None)
+        examined += count
+        if after != 0 and (len(found) >= count or examined >= MAX_EXAMINED):
+            return sorted(found), str(after)
+    return sorted(found), None
 
 
 def _describe(state: CachingState, label: str, keys: Sequence[str]) -> list[KeyEntry]:
@@ -148,7 +149,10 @@ def _decode(state: CachingState, key: str, raw: bytes, now: float) -> tuple[floa
     if stored is None:
         return None, "(not a value this cache wrote)"
     created, _, value = stored
-    return now - created, _shorten(_preview(key, value))
+    try:
+        return now - created, _shorten(_preview(key, value))
+    except (TypeError, ValueError, KeyError, AttributeError):  # written by hand, not by this cache
+        return now - created, _shorten(f"(not the shape of a {kind_of(key)} value) {value!r}")
 
 
 def _preview(key: str, value: Any) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from dogpile.cache.backends.memory import MemoryBackend
@@ -117,7 +118,12 @@ class CachingState:
         self.stores: dict[str, Store] = {}
         for label, region_config in config.items():
             self.regions[label] = self._make_region(label, dict(region_config))
-            self.stores[label] = Store(label, self.regions[label], self.namespaces[label].stored_pattern("*"))
+            self.stores[label] = Store(
+                label,
+                self.regions[label],
+                self.namespaces[label].stored_pattern("*"),
+                on_bad_entry=partial(self.stats[label].add, errors=1),
+            )
         self.default_label = "default" if "default" in self.regions else next(iter(self.regions))
         self.log: InvalidationLog | None = None
         self._process_model_checked = False
@@ -207,7 +213,10 @@ class CachingState:
         if self.log is None:
             label = self.app.config.get("CACHE_LOG_REGION") or self.default_label
             self.log = InvalidationLog(
-                f"{self.namespaces[label].meta_prefix}log", self.redis_client(label), size
+                f"{self.namespaces[label].meta_prefix}log",
+                self.redis_client(label),
+                size,
+                on_bad_entry=lambda: self.stats[label].add(errors=1),
             )
             self.log.connect(self.app)
         return self.log

@@ -25,14 +25,32 @@ from .namespace import matcher
 from .signals import cache_invalidated
 
 MAX_KEYS_PER_ENTRY = 500
+MAX_KEYS_SEARCHED = 20_000  # logged keys a key pattern looks at per request, newest first
+ENTRY_FIELDS = {
+    "id": str,
+    "time": str,
+    "who": str,
+    "operation": str,
+    "columns": list,
+    "keys": list,
+    "key_count": int,
+    "region": str,
+}
 log = logging.getLogger("caching")
 
 
 class InvalidationLog:
     """A bounded, searchable list of invalidations, newest first."""
 
-    def __init__(self, key: str, redis_client: Any | None = None, size: int = 1000) -> None:
+    def __init__(
+        self,
+        key: str,
+        redis_client: Any | None = None,
+        size: int = 1000,
+        on_bad_entry: Callable[[], None] = lambda: None,
+    ) -> None:
         self.size = size
+        self._on_bad_entry = on_bad_entry
         self._key = key
         self._client = redis_client
         self._local: deque[dict[str, Any]] = deque(maxlen=size)
@@ -96,21 +114,39 @@ class InvalidationLog:
         key: str | None = None,
         operation: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Entries newest first, filtered by model name, pk, key pattern and operation."""
+        """Entries newest first, filtered by model name, pk, key pattern and operation.
+
+        A key pattern looks at the newest ``MAX_KEYS_SEARCHED`` logged keys only,
+        so that one request's work stays bounded whatever the log holds.
+        """
         if self._client is None:
             with self._lock:
                 found = list(self._local)
         else:
-            found = [json.loads(raw) for raw in self._client.lrange(self._key, 0, self.size - 1)]
-        key_matches = matcher(key).match if key else None
-        return [
+            found = self._parse(self._client.lrange(self._key, 0, self.size - 1))
+        found = [
             e
             for e in found
             if (not model or e["model"] == model)
             and (not pk or str(e["pk"]) == pk)
             and (not operation or e["operation"] == operation)
-            and (key_matches is None or any(key_matches(k) for k in e["keys"]))
         ]
+        return _with_key(found, matcher(key).match) if key else found
+
+    def _parse(self, raw_entries: list[bytes]) -> list[dict[str, Any]]:
+        """Entries as this log wrote them; anything else in the list is skipped and
+        counted as an error (the page shows the rest)."""
+        entries = []
+        for raw in raw_entries:
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                entry = None
+            if _well_formed(entry):
+                entries.append(entry)
+            else:
+                self._on_bad_entry()
+        return entries
 
     def find(self, entry_id: str) -> dict[str, Any] | None:
         return next((e for e in self.entries() if e["id"] == entry_id), None)
@@ -120,3 +156,26 @@ class InvalidationLog:
             self._local.clear()
         if self._client is not None:
             self._client.delete(self._key)
+
+
+def _well_formed(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(name), kind) for name, kind in ENTRY_FIELDS.items())
+        and all(isinstance(k, str) for k in entry["keys"])
+        and isinstance(entry.get("model"), (str, type(None)))
+        and "pk" in entry
+    )
+
+
+def _with_key(entries: list[dict[str, Any]], wanted: Callable[[str], bool]) -> list[dict[str, Any]]:
+    """The entries with a key ``wanted`` accepts, among the newest ``MAX_KEYS_SEARCHED`` keys."""
+    kept, budget = [], MAX_KEYS_SEARCHED
+    for entry in entries:
+        keys = entry["keys"][:budget]
+        if any(map(wanted, keys)):
+            kept.append(entry)
+        budget -= len(keys)
+        if budget <= 0:
+            break
+    return kept

@@ -19,13 +19,16 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Enum, inspect
+from sqlalchemy import BigInteger, Column, Enum, Integer, SmallInteger, inspect
 from sqlalchemy.orm import ColumnProperty, Mapper
 from sqlalchemy.orm.base import LoaderCallableStatus
 
 from . import keys
 from .canonical import Canonical, canonical_for
 from .serialize import register_enum
+
+# the widest integer each column type promises to hold (SQL's SMALLINT, INTEGER, BIGINT)
+_INTEGER_BITS = ((SmallInteger, 16), (BigInteger, 64), (Integer, 32))
 
 
 class ModelInfo:
@@ -59,6 +62,7 @@ class ModelInfo:
         self.pk_index = self.index.get(self.pk) if self.pk else None
         self.pk_is_identity = [self.pk] == primary
         self.filter_sets = self._declared_filter_sets(getattr(cls, "cache_filters", ()))
+        self._integer_limits = {k: _integer_limit(c) for k, c in self.columns.items() if _integer_limit(c)}
         self.fingerprint = self._fingerprint()
 
     def _declared_filter_sets(self, declared: Sequence[Sequence[str]]) -> tuple[frozenset[str], ...]:
@@ -106,6 +110,12 @@ class ModelInfo:
             self.require_column(column)  # raises the error naming the columns
             raise
 
+    def representable(self, column: str, value: Any) -> bool:
+        """Can the column hold ``value``? An id beyond an INTEGER's range names no row,
+        and asking the database about it is an error (PostgreSQL) or an overflow (SQLite)."""
+        limit = self._integer_limits.get(column)
+        return limit is None or not isinstance(value, int) or -limit <= value < limit
+
     # -- keys -------------------------------------------------------------
 
     def object_key(self, pk: Any) -> str:
@@ -133,6 +143,13 @@ class ModelInfo:
 def _loaded_by_queries(prop: ColumnProperty[Any]) -> bool:
     """A column attribute a plain query loads: not deferred, not a ``query_expression``."""
     return ("deferred", False) in prop.strategy_key
+
+
+def _integer_limit(column: Column[Any]) -> int | None:
+    for kind, bits in _INTEGER_BITS:
+        if isinstance(column.type, kind):
+            return 2 ** (bits - 1)
+    return None
 
 
 def is_unknown(value: Any) -> bool:

@@ -59,6 +59,8 @@ class Cache:
         """The object whose ``cache_pk`` is ``pk``, or None; no SQL on a hit."""
         info = self.info
         pk = info.criterion(info.require_pk(), pk)
+        if not info.representable(info.pk, pk):
+            return None
         state, session = self._begin()
         if info.pk_is_identity:
             existing = session.identity_map.get(info.identity_key_for_pk(pk))
@@ -103,6 +105,8 @@ class Cache:
         count = _non_negative(info, "limit", limit)
         state, session = self._begin()
         criteria = self._criteria(criteria, session)
+        if not self._representable(criteria):
+            return []
         if self._bypass(state, session):
             pk_attribute = info.attributes[info.pk_index]
             order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
@@ -132,6 +136,8 @@ class Cache:
         """How many objects ``filter(**criteria)`` lists: one cached number, guarded with the listing."""
         state, session = self._begin()
         criteria = self._criteria(criteria, session)
+        if not self._representable(criteria):
+            return 0
         stmt = select(func.count()).select_from(self.model).filter_by(**criteria)
         if self._bypass(state, session):
             return session.scalar(stmt)
@@ -165,6 +171,10 @@ class Cache:
 
     def _bypass(self, state: CachingState, session: Session) -> bool:
         return not state.enabled or self.info.table in written_tables(session)
+
+    def _representable(self, criteria: dict[str, Any]) -> bool:
+        """False if a value cannot be in its column: then no row matches."""
+        return all(self.info.representable(column, value) for column, value in criteria.items())
 
     def _criteria(self, criteria: dict[str, Any], session: Session) -> dict[str, Any]:
         info = self.info

@@ -70,10 +70,9 @@ class Namespace:
         return namespace + "*"
 
 
-def matcher(pattern: str) -> re.Pattern[str]:
-    """A regex for a logical pattern: ``*`` and ``?`` are the only wildcards."""
-    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile("".join(parts) + r"\Z", re.DOTALL)
+def matcher(pattern: str) -> scan.Glob:
+    """The matcher of a logical pattern: ``*`` and ``?`` are the only wildcards."""
+    return scan.Glob(_to_glob(pattern))
 
 
 def _to_glob(pattern: str) -> str:

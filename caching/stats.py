@@ -123,7 +123,7 @@ class RegionStats:
             totals.update(self._local)
             series.update(self._series)
         if self._client is not None:
-            totals.update({k.decode(): int(v) for k, v in self._client.hgetall(self._totals_key).items()})
+            totals.update(self._counts(self._client.hgetall(self._totals_key)))
             series.update(self._shared_series())
         reads = totals["hits"] + totals["misses"]
         return {
@@ -132,10 +132,21 @@ class RegionStats:
             "series": _ratio_series(series),
         }
 
+    def _counts(self, raw: Mapping[bytes, bytes]) -> dict[str, int]:
+        """The integer fields of a shared hash; a field that is not one (written by
+        something else) is skipped and counted as an error, never a failed page."""
+        counts = {}
+        for field, value in raw.items():
+            try:
+                counts[field.decode()] = int(value)
+            except (UnicodeDecodeError, ValueError):
+                self.add(errors=1)
+        return counts
+
     def _shared_series(self) -> dict[str, int]:
-        raw = {k.decode(): int(v) for k, v in self._client.hgetall(self._series_key).items()}
+        raw = self._counts(self._client.hgetall(self._series_key))
         oldest = time.time() - SERIES_BUCKETS * BUCKET_SECONDS
-        stale = [k for k in raw if int(k.split(":")[1]) < oldest]
+        stale = [k for k in raw if _bucket_start(k) < oldest]
         if stale:
             self._client.hdel(self._series_key, *stale)
         return {k: v for k, v in raw.items() if k not in stale}
@@ -145,6 +156,13 @@ class RegionStats:
             self._reset_local()
         if self._client is not None:
             self._client.delete(self._totals_key, self._series_key)
+
+
+def _bucket_start(field: str) -> float:
+    """When a series field's bucket starts (``h:<start>``); -inf for a malformed field,
+    so that it is dropped as stale."""
+    kind, _, start = field.partition(":")
+    return int(start) if kind in ("h", "m") and start.isascii() and start.isdigit() else float("-inf")
 
 
 def _ratio_series(series: Mapping[str, int]) -> list[tuple[int, float | None, int]]:

@@ -60,9 +60,16 @@ class Lookup:
 class Store:
     """One region's guarded read-through operations, and its health."""
 
-    def __init__(self, label: str, region: CacheRegion, everything: str) -> None:
+    def __init__(
+        self,
+        label: str,
+        region: CacheRegion,
+        everything: str,
+        on_bad_entry: Callable[[], None] = lambda: None,
+    ) -> None:
         self.label = label
         self.region = region
+        self._on_bad_entry = on_bad_entry  # a hit ``use`` refused: not of the shape this cache writes
         self._everything = everything  # a stored-key pattern matching the whole namespace
         self._local_locks = NameRegistry(lambda key: threading.Lock())
         self._lock = threading.Lock()
@@ -82,11 +89,15 @@ class Store:
 
         ``load`` returns ``(data to store, value)``. Concurrent misses of the
         same key, in any process sharing the backend, wait for the first
-        loader (the herd lock) and then read what it stored.
+        loader (the herd lock) and then read what it stored. A hit that ``use``
+        refuses (written by hand, or by another program) is counted with
+        ``on_bad_entry``, read as a miss and overwritten by the load.
         """
         (lookup,) = self.fetch([(key, guards)])
-        if lookup.hit and (value := use(lookup.data)) is not MISS:
-            return value
+        if lookup.hit:
+            if (value := use(lookup.data)) is not MISS:
+                return value
+            self._on_bad_entry()
         with self.lock(key):
             # read again: a loader may have stored it between our miss and our lock,
             # whether or not we had to wait for that lock (not a read of the app's)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, redirect, url_for
 
-from .config import default_config
+from .config import default_config, instance_secret_key
 from .extensions import caching, db
 
 
@@ -19,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(default_config(app.instance_path))
     if config:
         app.config.update(config)
+    app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or instance_secret_key(Path(app.instance_path))
     db.init_app(app)
     caching.init_app(app, db)
 

@@ -4,7 +4,8 @@ Like Django's ``admin.site.register``, it registers a CRUD view for every
 ``CacheableMixin`` model of ``db`` (or the ``models`` given), plus the key
 browser, region stats and the invalidation log, under one URL prefix. What it
 adds stays there: CSRF checks, the login requirement, flashes and the
-backend-unavailable page apply to the dashboard's own blueprints only (see
+backend-unavailable page, and the headers, login rate limits and input
+checks of ``security``, apply to the dashboard's own blueprints only (see
 ``scope``), and a host that already uses Flask-Login keeps its
 ``LoginManager`` and users (see ``access``).
 """
@@ -21,7 +22,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 from caching import CacheableMixin
 
-from . import access, auth, scope
+from . import access, auth, scope, security
 from .cli import command_group
 from .paths import TEMPLATES
 from .views.keys import KeyBrowserView
@@ -66,6 +67,7 @@ def init_dashboard(
             "e.g. init_dashboard(app, db, can_access=lambda user: user.is_staff)"
         )
     scope.configure(app)
+    security.init_security(app, scope.in_dashboard)
     if own_login:
         auth.init_auth(app, db)
         app.register_blueprint(auth.bp, url_prefix=url)

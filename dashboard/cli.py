@@ -15,7 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from caching.extension import current_state
 
-from .auth import admin_user_model, create_admin
+from .auth import admin_models, create_admin
 from .views.stats import region_row
 
 MIN_PASSWORD_LENGTH = 8
@@ -31,7 +31,8 @@ def create_admin_command(name: str, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="password")
     db = current_app.extensions["dashboard_db"]
-    admin_user_model(db).__table__.create(db.engine, checkfirst=True)  # only its own table
+    tables = [model.__table__ for model in admin_models(db)]
+    db.metadata.create_all(db.engine, tables=tables)  # only its own tables: admins and their sessions
     create_admin(db, name, password)
     click.echo(f"Admin {name!r} can log in.")
 

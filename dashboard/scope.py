@@ -1,23 +1,25 @@
 """What the dashboard adds to its own blueprints, and to nothing else of the host app.
 
 Every dashboard blueprint (each Flask-Admin view, the login pages, the demo
-pages) checks the CSRF token of its writes with Flask-WTF, offers
-``csrf_token()`` to its templates, notes the signed-in user for the
-invalidation log, flashes the keys a write invalidated when it redirects, and
-answers 503 while the cache backend is unreachable. The host's own views keep
-their hooks, error handlers and CSRF settings.
+pages) refuses input no page can use (see ``security``), checks the CSRF token
+of its writes with Flask-WTF, offers ``csrf_token()`` to its templates, notes
+the signed-in user for the invalidation log, flashes the keys a write
+invalidated when it redirects, answers 503 while the cache backend or the
+database is unreachable, and gets the security headers of ``security``. The
+host's own views keep their hooks, error handlers, headers and CSRF settings.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakSet
 
-from flask import Blueprint, Flask, current_app, flash, g, render_template, url_for
+from flask import Blueprint, Flask, current_app, flash, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from . import access
+from . import access, security
 
 try:
     from redis.exceptions import RedisError
@@ -39,6 +41,7 @@ FLASHED_ENTRIES = 5
 FLASHED_KEYS = 8
 
 _csrf = CSRFProtect()  # never given the app: only the dashboard's blueprints call its check
+_confined: WeakSet[Blueprint] = WeakSet()
 
 
 def configure(app: Flask) -> None:
@@ -48,13 +51,22 @@ def configure(app: Flask) -> None:
 
 def confine(blueprint: Blueprint) -> Blueprint:
     """Attach the dashboard's hooks to ``blueprint``, before it is registered."""
+    blueprint.before_request(security.check_input)
     blueprint.before_request(check_csrf)
     blueprint.before_request(access.remember_user)
     blueprint.context_processor(template_globals)
     blueprint.after_request(flash_invalidations)
     for error in BACKEND_ERRORS:
         blueprint.register_error_handler(error, backend_unavailable)
+    for error in security.DATABASE_ERRORS:
+        blueprint.register_error_handler(error, security.database_error)
+    _confined.add(blueprint)
     return blueprint
+
+
+def in_dashboard() -> bool:
+    """Is the current request for one of the dashboard's blueprints?"""
+    return current_app.blueprints.get(request.blueprint or "") in _confined
 
 
 def check_csrf() -> None:

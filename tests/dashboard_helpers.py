@@ -12,7 +12,11 @@ _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf
 
 
 def csrf_token(client: FlaskClient, path: str = "/admin/login") -> str:
-    html = client.get(path).get_data(as_text=True)
+    return token_in(client.get(path).get_data(as_text=True), path)
+
+
+def token_in(html: str, path: str = "the page") -> str:
+    """The CSRF token of the first form in ``html``."""
     match = _TOKEN.search(html)
     assert match, f"no CSRF token on {path}"
     return match.group(1) or match.group(2)
@@ -21,13 +25,15 @@ def csrf_token(client: FlaskClient, path: str = "/admin/login") -> str:
 def log_in(
     client: FlaskClient, username: str = ADMIN[0], password: str = ADMIN[1], prefix: str = "/admin"
 ) -> Any:
-    """Log in to the dashboard mounted at ``prefix``; the session's CSRF token is kept
-    on the client for later POSTs."""
+    """Log in to the dashboard mounted at ``prefix``; the session's new CSRF token (a
+    login changes it) is kept on the client for later POSTs."""
     token = csrf_token(client, f"{prefix}/login")
     client.csrf_token = token  # type: ignore[attr-defined]
-    return client.post(
-        f"{prefix}/login", data={"username": username, "password": password, "csrf_token": token}
-    )
+    data = {"username": username, "password": password, "csrf_token": token}
+    response = client.post(f"{prefix}/login", data=data)
+    if response.status_code == 302:
+        client.csrf_token = csrf_token(client, f"{prefix}/")  # type: ignore[attr-defined]
+    return response
 
 
 def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:

@@ -43,14 +43,15 @@ def warm(app):
         db.session.remove()
 
 
-def test_create_admin_creates_only_its_own_table_and_the_admin_can_log_in(fresh_app):
+def test_create_admin_creates_only_its_own_tables_and_the_admin_can_log_in(fresh_app):
     result = fresh_app.test_cli_runner().invoke(
         args=["cache", "create-admin", "root"], input=f"{PASSWORD}\n{PASSWORD}\n"
     )
     assert result.exit_code == 0, result.output
     assert "Admin 'root' can log in." in result.output
     with fresh_app.app_context():
-        assert inspect(fresh_db.engine).get_table_names() == ["dashboard_admin_user"]
+        tables = sorted(inspect(fresh_db.engine).get_table_names())
+    assert tables == ["dashboard_admin_session", "dashboard_admin_user"]
     assert log_in(fresh_app.test_client(), "root", PASSWORD).location == "/admin/"
 
 

@@ -67,6 +67,14 @@ def test_every_post_without_a_csrf_token_is_rejected(dashboard, admin):
         ("/admin/user/?page=-3&sort=99", 200),
         ("/admin/user/preview/?id=abc", 404),
         ("/admin/keys/?cursor=abc", 400),
+        ("/admin/keys/?cursor=²", 400),
+        ("/admin/keys/?cursor=18446744073709551616", 400),
+        ("/admin/keys/?cursor=" + "9" * 40, 400),
+        ("/admin/user/edit/?id=99999999999999999999", 302),
+        ("/admin/user/edit/?id=2147483648", 302),
+        ("/admin/user/?page=99999999999999999999&sort=1", 200),
+        ("/demo/users/99999999999999999999/", 404),
+        ("/demo/users/2147483648/", 404),
         ("/admin/keys/?pattern=" + "x" * 300, 400),
         ("/admin/keys/?region=nowhere&pattern=user.*", 200),
         ("/admin/keys/flush?pattern=", 302),
@@ -85,6 +93,6 @@ def test_bad_input_is_a_clear_answer_never_a_500(admin, path, status):
 def test_bad_input_in_posts_is_never_a_500(admin):
     assert post(admin, "/admin/regions/nowhere/flush").status_code == 404
     assert post(admin, "/admin/keys/delete", {"region": "nowhere"}).status_code == 302
-    assert post(admin, "/admin/keys/flush", {"pattern": "\x00"}).status_code == 302
+    assert post(admin, "/admin/keys/flush", {"pattern": "\x00"}).status_code == 400  # NUL: refused outright
     assert post(admin, "/admin/user/delete/", {"id": "abc"}).status_code == 302
     assert post(admin, "/demo/users/999/update").status_code == 404

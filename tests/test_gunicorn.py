@@ -18,7 +18,7 @@ from dashboard.auth import create_admin
 from dashboard.extensions import db
 from dashboard.models import User
 from tests.conftest import _free_port
-from tests.dashboard_helpers import ADMIN
+from tests.dashboard_helpers import ADMIN, token_in
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 3
@@ -67,6 +67,7 @@ def gunicorn(redis_url, database_url, tmp_path):
         "DATABASE_URL": database_url,
         "CACHE_REDIS_URL": redis_url,
         "SECRET_KEY": "gunicorn-test",
+        "DEMO_PUBLIC": "1",  # the reads below are a visitor's
     }
     server = subprocess.Popen(
         [
@@ -126,6 +127,7 @@ def test_an_edit_on_one_worker_is_seen_by_the_others_at_once(gunicorn):
         "/admin/login", {"username": ADMIN[0], "password": ADMIN[1], "csrf_token": token}
     )
     assert status == 302
+    token = token_in(browser.request("/admin/")[1])  # a login gives the session a new CSRF token
     seen_before = len(access_log.read_text().splitlines())
     status, _ = browser.request("/demo/users/1/update", {"csrf_token": token})
     assert status == 302

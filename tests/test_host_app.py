@@ -175,7 +175,7 @@ def test_the_hosts_routes_login_and_handlers_answer_as_without_the_dashboard(mak
     assert with_dashboard.login_manager.login_view == "login"  # the host's own LoginManager
     with with_dashboard.app_context():
         tables = inspect(host_db.engine).get_table_names()
-    assert "dashboard_admin_user" not in tables
+    assert "dashboard_admin_user" not in tables and "dashboard_admin_session" not in tables
 
 
 def test_anonymous_visitors_are_sent_to_the_hosts_login(host):
@@ -197,6 +197,18 @@ def test_staff_see_the_dashboard_and_every_link_stays_under_its_prefix(host):
         assert [link for link in links if link != MOUNT and not link.startswith(f"{MOUNT}/")] == [], path
     assert "first" in client.get(f"{MOUNT}/memo/").get_data(as_text=True)
     assert client.get(f"{MOUNT}/static/bootstrap/bootstrap4/css/bootstrap.min.css").status_code == 200
+
+
+def test_the_dashboards_headers_and_input_checks_stay_on_its_pages(host):
+    client = host.test_client()
+    sign_in(client, "alice")
+    dashboard_page, host_page = client.get(f"{MOUNT}/"), client.get("/api/me")
+    assert "frame-ancestors 'none'" in dashboard_page.headers["Content-Security-Policy"]
+    assert dashboard_page.headers["X-Frame-Options"] == "DENY"
+    assert "Content-Security-Policy" not in host_page.headers and "X-Frame-Options" not in host_page.headers
+    assert client.get(f"{MOUNT}/keys/?pattern=memo%00").status_code == 400
+    assert client.get(f"{MOUNT}/memo/?search=" + "x" * 10_001).status_code == 400
+    assert client.get("/api/me?q=%00").get_json() == {"username": "alice"}  # the host's own input rules
 
 
 def test_host_users_the_callback_refuses_get_a_403(host):

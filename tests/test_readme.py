@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 README_DATABASE = '"sqlite:///app.db"'
 README_REDIS = '"redis://127.0.0.1:6379/0"'
-TABLES = ("staff", "address", "user", "dashboard_admin_user")
+TABLES = ("staff", "address", "user", "dashboard_admin_session", "dashboard_admin_user")
 
 PROBES = [
     # the cache example: the user it wrote reads back; the Redis region holds a listing
@@ -61,7 +61,7 @@ with app.app_context():
     db.session.commit()
     clients = {"anonymous": app.test_client(), "staff": app.test_client(user=staff),
                "guest": app.test_client(user=guest)}
-    admin_table = "dashboard_admin_user" in inspect(db.engine).get_table_names()
+    admin_table = any(name.startswith("dashboard_admin") for name in inspect(db.engine).get_table_names())
 seen = {name: client.get("/ops/cache/user/").status_code for name, client in clients.items()}
 print(json.dumps({**seen, "admin_table": admin_table}))
 """,

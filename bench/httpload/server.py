@@ -100,8 +100,9 @@ class Gunicorn:
     log goes to ``log_path`` to diagnose a failed start.
     """
 
-    def __init__(self, services: Services, cache: bool, log_path: Path) -> None:
+    def __init__(self, services: Services, cache: bool, log_path: Path, workers: int = WORKERS) -> None:
         self.port = free_port()
+        self.workers_wanted = workers
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.env = {
@@ -110,13 +111,14 @@ class Gunicorn:
             "CACHE_REDIS_URL": services.redis_url,
             "SECRET_KEY": SECRET_KEY,
             "CACHE_ENABLED": "1" if cache else "0",
+            "DEMO_PUBLIC": "1",  # the demo listing is measured as a visitor's page, as before
         }
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Gunicorn:
         command = [
             sys.executable, "-m", "gunicorn",
-            "--workers", str(WORKERS),
+            "--workers", str(self.workers_wanted),
             "--bind", f"127.0.0.1:{self.port}",
             "--error-logfile", str(self.log_path),
             "--log-level", "warning",
@@ -153,12 +155,12 @@ class Gunicorn:
             self.process.wait(timeout=STOP_SECONDS)
 
     def _wait_until_serving(self) -> None:
-        """Until every worker has booted and one of them answers ``/demo/``."""
+        """Until every worker has booted and one of them answers ``/admin/login``."""
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 break
-            if len(self.workers()) == WORKERS and self._answers():
+            if len(self.workers()) == self.workers_wanted and self._answers():
                 return
             time.sleep(0.2)
         log = self.log_path.read_text() if self.log_path.exists() else ""
@@ -166,7 +168,7 @@ class Gunicorn:
 
     def _answers(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.base_url}/demo/", timeout=5) as response:
+            with urllib.request.urlopen(f"{self.base_url}/admin/login", timeout=5) as response:
                 return response.status == 200
         except (OSError, urllib.error.HTTPError):
             return False

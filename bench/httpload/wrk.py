@@ -68,8 +68,8 @@ def version() -> str:
     return words[1].removeprefix("debian/") if len(words) > 1 else "unknown"
 
 
-def run_wrk(url: str, seconds: int, connections: int, cookie: str | None = None) -> WrkSummary:
-    """Load ``url`` for ``seconds`` on ``connections`` connections; the totals."""
+def wrk_command(url: str, seconds: int, connections: int, cookie: str | None = None) -> list[str]:
+    """The wrk command line loading ``url`` for ``seconds`` on ``connections`` connections."""
     command = [
         "wrk", "--latency",
         "--threads", str(THREADS),
@@ -80,10 +80,24 @@ def run_wrk(url: str, seconds: int, connections: int, cookie: str | None = None)
     ]  # fmt: skip
     if cookie:
         command += ["--header", f"Cookie: {cookie}"]
-    done = subprocess.run(
-        [*command, url], capture_output=True, text=True, timeout=seconds + GRACE_SECONDS, check=True
-    )
-    for line in done.stdout.splitlines():
+    return [*command, url]
+
+
+def read_summary(stdout: str, stderr: str = "") -> WrkSummary:
+    """The totals that ``summary.lua`` printed."""
+    for line in stdout.splitlines():
         if line.startswith(MARKER):
             return WrkSummary(**json.loads(line.removeprefix(MARKER)))
-    raise RuntimeError(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
+    raise RuntimeError(f"wrk printed no summary:\n{stdout}\n{stderr}")
+
+
+def run_wrk(url: str, seconds: int, connections: int, cookie: str | None = None) -> WrkSummary:
+    """Load ``url`` for ``seconds`` on ``connections`` connections; the totals."""
+    done = subprocess.run(
+        wrk_command(url, seconds, connections, cookie),
+        capture_output=True,
+        text=True,
+        timeout=seconds + GRACE_SECONDS,
+        check=True,
+    )
+    return read_summary(done.stdout, done.stderr)

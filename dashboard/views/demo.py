@@ -1,22 +1,32 @@
 """The gist's demo pages, reading through ``User.cache`` to generate cache traffic.
 
-Reading is public; the two writes (update a user, add demo users) are POSTs
-that need a logged-in admin and a CSRF token, like every other write: the
-blueprint is part of the dashboard (``confine``).
+They show users' emails, so they need an admin the dashboard lets in, unless
+``DEMO_PUBLIC`` opens the reading pages; the two writes (update a user, add
+demo users) are POSTs that always need such an admin and a CSRF token, like
+every other write: the blueprint is part of the dashboard (``confine``).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
-from flask_login import login_required
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from .. import access
 from ..extensions import db
 from ..models import User
 from ..scope import confine
 
 bp = confine(Blueprint("demo", __name__, url_prefix="/demo"))
 SEED_USERS = 50
+
+
+@bp.before_request
+def require_login() -> Response | None:
+    """Only users the dashboard admits, unless ``DEMO_PUBLIC`` opens the reading pages."""
+    public = current_app.config.get("DEMO_PUBLIC") and request.method == "GET"
+    if public or access.admitted():
+        return None
+    return access.refuse()
 
 
 @bp.get("/")
@@ -36,7 +46,6 @@ def view_user(user_id: int) -> str:
 
 
 @bp.post("/users/<int:user_id>/update")
-@login_required
 def update_user(user_id: int) -> Response:
     """Add a view: flushes the user, the ``all`` listing and the old and new views listings."""
     user = _user_or_404(user_id)
@@ -46,7 +55,6 @@ def update_user(user_id: int) -> Response:
 
 
 @bp.post("/init-db")
-@login_required
 def init_db() -> Response:
     """Add demo users, as the gist's ``/init_db/`` did."""
     from ..commands import seed_users

@@ -21,6 +21,8 @@ from caching.preview import keys_for_update
 from .base import AdminAccess
 
 PREVIEW_EXCLUDE = ("csrf_token",)
+MAX_PAGE = 10**6  # beyond this a page number is noise, and its OFFSET could overflow
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula
 
 
 class CachedModelView(AdminAccess, ModelView):
@@ -72,11 +74,12 @@ class CachedModelView(AdminAccess, ModelView):
     ) -> Any:
         """The default page (primary key order, no search or filter) reads through the
         cache; anything else queries the database. A negative page number in the URL
-        reads as the first page."""
-        page = max(page or 0, 0)
+        reads as the first page, a huge one as the last possible; ``page_size`` 0 (the
+        CSV export's) means every row."""
+        page = min(max(page or 0, 0), MAX_PAGE)
         if execute and sort_column is None and not search and not filters:
-            size = page_size or self.page_size
-            objects = self.model.cache.filter(offset=page * size, limit=size)
+            size = self.page_size if page_size is None else page_size
+            objects = self.model.cache.filter(offset=page * size, limit=size or None)
             return self.model.cache.count(), objects
         return super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
 
@@ -90,12 +93,21 @@ class CachedModelView(AdminAccess, ModelView):
             ids = tuple(pk for pk in map(self._pk_value, ids) if pk is not None)
         super().action_delete(ids)
 
+    def get_export_value(self, model: Any, name: str) -> Any:
+        """A cell of the CSV export; text a spreadsheet would run as a formula is
+        quoted with a leading apostrophe (OWASP's advice against CSV injection)."""
+        value = super().get_export_value(model, name)
+        return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
+
     def _pk_value(self, id: Any) -> Any:
+        """``id`` typed like the primary key, or None if no row can have it."""
         info = info_for(self.model)
+        column = info.keys[info.identity_indexes[0]]
         try:
-            return info.coerce(info.keys[info.identity_indexes[0]], id)
+            pk = info.coerce(column, id)
         except TypeError:
             return None
+        return pk if info.representable(column, pk) else None
 
     def preview_url(self, model: Any) -> str:
         return url_for(".preview", id=self.get_pk_value(model))
