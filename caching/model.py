@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
 from . import entries, keys
-from .attach import attach
+from .attach import attach, attach_all
 from .canonical import ZONED_DIALECTS
 from .extension import CachingState, current_state
 from .invalidation import written_tables
@@ -115,20 +115,18 @@ class Cache:
         listing = info.listing_key(criteria)
         stop = None if count is None else start + count
         key = keys.window_key(listing, start, stop, descending=order_by == "desc")
-        pk_attribute = info.attributes[info.pk_index]
-        order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
-        stmt = select(*info.attributes).filter_by(**criteria).order_by(order).offset(start).limit(count)
-
-        def attached(rows: list[dict[str, Any]]) -> list[Any]:
-            return [attach(session, info, values) for values in rows]
 
         def use(data: Any) -> Any:
             rows = entries.rows(info, data)
-            return MISS if rows is None else attached(rows)
+            return MISS if rows is None else attach_all(session, info, rows)
 
         def load() -> tuple[list[list[Any]], list[Any]]:
+            # built on a miss only: building a statement costs a hit as much as decoding its rows
+            pk_attribute = info.attributes[info.pk_index]
+            order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
+            stmt = select(*info.attributes).filter_by(**criteria).order_by(order).offset(start).limit(count)
             rows = [list(row) for row in session.execute(stmt)]
-            return rows, attached([dict(zip(info.keys, row)) for row in rows])
+            return rows, attach_all(session, info, [dict(zip(info.keys, row)) for row in rows])
 
         return state.store(self.label).read_through(key, [keys.guard_key(listing)], load, use)
 
