@@ -41,13 +41,13 @@ def attach_all(session: Session, info: ModelInfo, rows: Iterable[Mapping[str, An
     """The session's objects for ``rows`` (column values by name), in order, each as :func:`attach`."""
     identity_map = session.identity_map
     mapper = info.mapper
-    identity_class, new_instance = mapper._identity_class, mapper.class_manager.new_instance
+    identity_key, new_instance = mapper.identity_key_from_primary_key, mapper.class_manager.new_instance
     load = mapper.class_manager.dispatch.load or None
     loaded_as_persistent = session.dispatch.loaded_as_persistent or None
     keys, pk_indexes, hash_key = info.keys, info.identity_indexes, session.hash_key
     out = []
     for values in rows:
-        identity = (identity_class, tuple([values[keys[i]] for i in pk_indexes]), None)
+        identity = identity_key([values[keys[i]] for i in pk_indexes])
         existing = identity_map.get(identity)
         if existing is not None:
             refresh_expired(existing, values)
@@ -57,6 +57,7 @@ def attach_all(session: Session, info: ModelInfo, rows: Iterable[Mapping[str, An
         state = instance_state(obj)
         state.dict.update(values)
         state.key = identity
+        state.identity_token = identity[2]
         state.session_id = hash_key
         identity_map._add_unpresent(state, identity)
         unloaded = info.unloaded

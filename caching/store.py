@@ -4,7 +4,7 @@ Deleting keys after commit is not enough: a reader that loaded the old row
 just before a commit can write it back just after the delete. So every
 cached value is stored as ``[tokens, data]``, where ``tokens`` are the
 values its *guard* keys held when the reader started, read in the same
-``get_multi`` as the value itself, *before* the database read. A value is
+backend call as the value itself, *before* the database read. A value is
 served only while every guard still holds the token it was stored with.
 
 Writers delete the guards (with the values) after commit. A missing guard
