@@ -10,7 +10,7 @@ import time
 from dogpile.cache.proxy import ProxyBackend
 from sqlalchemy import insert
 
-from dashboard.extensions import db
+from dashboard.extensions import caching, db
 from dashboard.models import User
 from tests.conftest import fresh_session
 
@@ -39,7 +39,7 @@ def recorded(region) -> Reads:
 
 
 def logical(stored_keys):
-    return [k.split(":", 2)[-1] if ":gen:" not in k else "gen:" + k.split(":gen:")[1] for k in stored_keys]
+    return [caching.state().namespaces["default"].unmangle(k) for k in stored_keys]
 
 
 def test_a_warm_listing_and_page_read_one_key_and_its_guard_in_one_call(users, region, sql, counter):
