@@ -3,8 +3,9 @@
     python -m bench.listing_scale [--database URL ...] [--redis URL] [--sizes 1000,10000,...]
 
 For each database and cache backend, and each table size, times (best of
-several rounds, identity map emptied before each read; reads of the cache
-get more, shorter rounds):
+several rounds taken in turn, so that a busy machine slows the operations
+compared with one another alike; identity map emptied before each read;
+reads of under a millisecond get more, shorter rounds):
 
 - the plain query a page needs: ``SELECT ... ORDER BY id LIMIT 20 OFFSET n/2``
   and ``SELECT count(*)``;
@@ -44,20 +45,29 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
 PAGE = 20
 LISTING = 50
 ROUNDS = 5
-QUICK_ROUNDS = 25  # cache reads take well under a millisecond: more, shorter rounds outlast a busy neighbour
+QUICK_ROUNDS = 40  # reads of under a millisecond: more, shorter rounds outlast a busy neighbour
 
 
-def _best(operation: Callable[[], Any], reset: Callable[[], Any], repeat: int, rounds: int = ROUNDS) -> float:
-    """Seconds per operation: the best of ``rounds`` rounds of ``repeat`` timed calls, ``reset`` untimed."""
-    best = float("inf")
+Timed = tuple[Callable[[], Any], Callable[[], Any], int]
+"""An operation, its untimed reset, and how many calls a round times."""
+
+
+def _best_each(operations: dict[str, Timed], rounds: int) -> dict[str, float]:
+    """Seconds per call of each operation: the best of ``rounds`` rounds of its calls.
+
+    Each round times every operation in turn, so that a busy neighbour slows
+    the operations compared with one another alike.
+    """
+    best = dict.fromkeys(operations, float("inf"))
     for _ in range(rounds):
-        elapsed = 0.0
-        for _ in range(repeat):
-            reset()
-            started = time.perf_counter()
-            operation()
-            elapsed += time.perf_counter() - started
-        best = min(best, elapsed / repeat)
+        for name, (operation, reset, repeat) in operations.items():
+            elapsed = 0.0
+            for _ in range(repeat):
+                reset()
+                started = time.perf_counter()
+                operation()
+                elapsed += time.perf_counter() - started
+            best[name] = min(best[name], elapsed / repeat)
     return best
 
 
@@ -129,26 +139,28 @@ def _measure(size: int) -> dict[str, float]:
         attach_all(db.session(), info, [dict(zip(info.keys, row)) for row in loads(value)[2][1]])
 
     repeat = 20 if size <= 100_000 else 5
-    figures = {
-        "plain page + count": _best(plain_page, empty, repeat),
-        "cold page + count": _best(cached_page, forget, repeat),
+    pages = {
+        "plain page + count": (plain_page, empty, repeat),
+        "cold page + count": (cached_page, forget, repeat),
     }
-    cached_page()
-    figures["warm page + count"] = _best(cached_page, empty, 100, QUICK_ROUNDS)
+    figures: dict[str, float] = _best_each(pages, ROUNDS)
+    pk = middle + 1
+    for warm_up in (cached_page, cached_listing, lambda: User.cache.get(pk)):
+        warm_up()
+    row = dict(zip(info.keys, region.get(info.object_key(pk))[1]))
+    quick = {
+        "warm page + count": (cached_page, empty, 100),
+        "plain listing of 50": (plain_listing, empty, 100),
+        "warm listing of 50": (cached_listing, empty, 100),
+        "floor listing of 50": (floor_listing, empty, 100),
+        "warm get": (lambda: User.cache.get(pk), empty, 200),
+        "floor get": (lambda: attach(db.session(), info, row), empty, 200),
+    }
+    figures.update(_best_each(quick, QUICK_ROUNDS))
     page_key = keys.window_key(listing, middle, middle + PAGE)
     figures["page value bytes"] = len(region.backend.get_serialized(region.key_mangler(page_key)) or b"")
-    figures["plain listing of 50"] = _best(plain_listing, empty, 100, QUICK_ROUNDS)
-    cached_listing()
-    figures["warm listing of 50"] = _best(cached_listing, empty, 100, QUICK_ROUNDS)
-    figures["floor listing of 50"] = _best(floor_listing, empty, 100, QUICK_ROUNDS)
     empty()
     figures["backend calls, warm listing of 50"] = _counted(region, cached_listing).total()
-
-    pk = middle + 1
-    User.cache.get(pk)
-    row = dict(zip(info.keys, region.get(info.object_key(pk))[1]))
-    figures["warm get"] = _best(lambda: User.cache.get(pk), empty, 200, QUICK_ROUNDS)
-    figures["floor get"] = _best(lambda: attach(db.session(), info, row), empty, 200, QUICK_ROUNDS)
     empty()
     figures["backend calls, warm get"] = _counted(region, lambda: User.cache.get(pk)).total()
 
@@ -196,8 +208,8 @@ def _report(runs: dict[str, dict[int, dict[str, float]]]) -> str:
         "",
         "`python -m bench.listing_scale` (see its docstring). A page is `filter(offset=n/2, limit=20)` + "
         "`count()`; *plain* is the `LIMIT/OFFSET` query and `COUNT` it replaces. Times in ms, best of "
-        f"{ROUNDS} rounds ({QUICK_ROUNDS} for cached reads and the listing of 50); ratios compare within one "
-        "run, on a machine shared with other work.",
+        f"{ROUNDS} rounds ({QUICK_ROUNDS} rounds in turn for the warm reads, their floors and the plain "
+        "listing of 50); ratios compare within one run, on a machine shared with other work.",
         "",
         "| setup | rows | plain page | warm page | cold page | warm/plain | cold/plain | page value |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -247,18 +259,24 @@ def _report(runs: dict[str, dict[int, dict[str, float]]]) -> str:
     for setup, sizes in runs.items():
         f = list(sizes.values())
         speedup = min(x["plain listing of 50"] / x["warm listing of 50"] for x in f)
-        over_floor = max(x["warm listing of 50"] / x["floor listing of 50"] for x in f)
-        get = max(x["warm get"] / x["floor get"] for x in f)
+        needed = 1.3 if setup.startswith("postgresql") and setup.endswith("Redis") else 1
         calls = {
             x[k] for x in f for k in ("backend calls, warm listing of 50", "backend calls, update + commit")
         }
-        lines.append(
+        line = (
             f"- {setup}: warm listing of 50 at least {speedup:.2f}x faster than the plain query "
-            f"({_mark(speedup > 1)} > 1x); at most {over_floor:.2f}x its floor "
-            f"({_mark(over_floor <= 1.5)} ≤ 1.5x); "
-            f"warm get at most {get:.1f}x attaching one row ({_mark(get <= 3)} ≤ 3x); warm listing and "
-            f"update + commit {_mark(calls == {1})} 1 backend call each."
+            f"({_mark(speedup > needed)} > {needed}x); warm listing and update + commit "
+            f"{_mark(calls == {1})} 1 backend call each; "
         )
+        if setup.endswith("Redis"):
+            over_floor = max(x["warm listing of 50"] / x["floor listing of 50"] for x in f)
+            line += (
+                f"warm listing of 50 at most {over_floor:.2f}x its floor ({_mark(over_floor <= 1.5)} ≤ 1.5x)."
+            )
+        else:
+            get = max(x["warm get"] / x["floor get"] for x in f)
+            line += f"warm get at most {get:.1f}x attaching one row ({_mark(get <= 3)} ≤ 3x)."
+        lines.append(line)
     return "\n".join(lines) + "\n"
 
 
