@@ -51,6 +51,7 @@ SHAPE_FIELDS = ("hits", "misses", "sets", "invalidations", "loads", "load_s", "r
 BUCKET_SECONDS = 10
 SERIES_BUCKETS = 360  # one hour
 PUSH_INTERVAL = 2.0
+SHAPES_KEPT = 10_000  # keys whose shape a stats proxy remembers (then it starts over)
 # upper bounds of the read-latency buckets, in seconds: 50 us to about 6 s, each 1.5 times the last
 LATENCY_BOUNDS = tuple(0.00005 * 1.5**i for i in range(30))
 _SEP = "|"  # joins a shape field's parts in the shared hash: "m|user|object|hits"
@@ -106,12 +107,31 @@ class RegionStats:
     def _reset_local(self, fork: bool = False) -> None:
         if fork:
             self._lock = threading.Lock()  # another thread may have held it at the fork
-        # region fields by name, shape fields as ("m", table, kind, field), latency as ("lat", bucket)
-        self._local: Counter[Any] = Counter()
-        self._series: Counter[str] = Counter()
+        self._clear_counts()
         self._pushed_at = time.monotonic()
         self._bucket_ends = 0.0  # monotonic time at which the current series bucket ends
         self._bucket_fields = ("", "", "")
+
+    def _clear_counts(self) -> None:
+        # region fields by name, and shape fields other than reads as ("m", table, kind, field)
+        self._local: Counter[Any] = Counter()
+        self._series: Counter[str] = Counter()
+        self._reads: dict[Shape, list[float]] = {}  # the hot path's: [hits, misses, read seconds]
+        self._latency = [0] * (len(LATENCY_BOUNDS) + 1)
+
+    def _counts_here(self, take: bool) -> tuple[Counter[str], Counter[str]]:
+        """This process's counts by shared field name, and its series; ``take`` clears them.
+        Hold the lock."""
+        counts = Counter({_field_name(k): v for k, v in self._local.items()})
+        for (table, kind), (hits, misses, seconds) in self._reads.items():
+            for field, value in (("hits", hits), ("misses", misses), ("read_s", seconds)):
+                if value:
+                    counts[f"m{_SEP}{table}{_SEP}{kind}{_SEP}{field}"] += value
+        counts.update({f"lat{_SEP}{i}": n for i, n in enumerate(self._latency) if n})
+        series = Counter(self._series)
+        if take:
+            self._clear_counts()
+        return counts, series
 
     def _bucket(self, now: float) -> tuple[str, str, str]:
         """The series fields of the current ten-second bucket, named once per bucket."""
@@ -124,26 +144,35 @@ class RegionStats:
 
     def reads(self, results: Sequence[tuple[Shape, bool]], seconds: float) -> None:
         """Count one backend read: ``(shape, hit)`` per key read, and how long the read took.
-        The hot path: every cache read comes here."""
+        The hot path: every cache read comes here, so it only adds to lists and ints."""
         if not results:
             return
         now = time.monotonic()
         hits_field, misses_field, _ = self._bucket(now)
         share = seconds / len(results)
-        latency = ("lat", bisect_left(LATENCY_BOUNDS, seconds))
+        latency = bisect_left(LATENCY_BOUNDS, seconds)
+        hits = 0
         with self._lock:
-            local, series = self._local, self._series
-            for (table, kind), hit in results:
+            shapes = self._reads
+            for shape, hit in results:
+                counts = shapes.get(shape)
+                if counts is None:
+                    counts = shapes[shape] = [0, 0, 0.0]
                 if hit:
-                    local["hits"] += 1
-                    series[hits_field] += 1
-                    local["m", table, kind, "hits"] += 1
+                    counts[0] += 1
+                    hits += 1
                 else:
-                    local["misses"] += 1
-                    series[misses_field] += 1
-                    local["m", table, kind, "misses"] += 1
-                local["m", table, kind, "read_s"] += share
-            local[latency] += 1
+                    counts[1] += 1
+                counts[2] += share
+            misses = len(results) - hits
+            local, series = self._local, self._series
+            if hits:
+                local["hits"] += hits
+                series[hits_field] += hits
+            if misses:
+                local["misses"] += misses
+                series[misses_field] += misses
+            self._latency[latency] += 1
             due = self._client is not None and now - self._pushed_at >= PUSH_INTERVAL
         if due:
             self.push()
@@ -180,8 +209,7 @@ class RegionStats:
         if self._client is None:
             return
         with self._lock:
-            local, series = self._local, self._series
-            self._local, self._series = Counter(), Counter()
+            local, series = self._counts_here(take=True)
             self._pushed_at = time.monotonic()
         if not local and not series:
             return
@@ -189,25 +217,22 @@ class RegionStats:
             pipe = self._client.pipeline(transaction=False)
             for field, count in local.items():
                 if isinstance(count, float):
-                    pipe.hincrbyfloat(self._totals_key, _field_name(field), count)
+                    pipe.hincrbyfloat(self._totals_key, field, count)
                 else:
-                    pipe.hincrby(self._totals_key, _field_name(field), count)
+                    pipe.hincrby(self._totals_key, field, count)
             for field, count in series.items():
                 pipe.hincrby(self._series_key, field, count)
             pipe.execute()
         except Exception:
             with self._lock:
-                self._local.update(local)
+                self._local.update(local)  # by field name: counted again at the next push
                 self._series.update(series)
 
     def snapshot(self) -> dict[str, Any]:
         """Totals over all processes: per region, per shape, the read latency and the series."""
         self.push()
-        totals: Counter[str] = Counter()
-        series: Counter[str] = Counter()
         with self._lock:
-            totals.update({_field_name(k): v for k, v in self._local.items()})
-            series.update(self._series)
+            totals, series = self._counts_here(take=False)
         if self._client is not None:
             totals.update(self._counts(self._client.hgetall(self._totals_key)))
             series.update(self._shared_series())
@@ -356,18 +381,27 @@ class StatsProxy(ProxyBackend):
         self.stats = stats
         self._prefix = stats.prefix
         self._guard_prefix = stats.prefix + GUARD_PREFIX
+        self._known: dict[str, Shape] = {}  # shapes of recently read keys: a hit's key is read again
+
+    def _shape(self, key: str) -> Shape:
+        shape = self._known.get(key)
+        if shape is None:
+            if len(self._known) >= SHAPES_KEPT:
+                self._known.clear()
+            shape = self._known[key] = shape_of(key, self._prefix)
+        return shape
 
     def _shapes(self, keys: Iterable[str]) -> list[Shape]:
-        prefix, guard = self._prefix, self._guard_prefix
-        return [shape_of(k, prefix) for k in keys if not k.startswith(guard)]
+        guard = self._guard_prefix
+        return [self._shape(k) for k in keys if not k.startswith(guard)]
 
     def _count_reads(self, keys: Sequence[str], values: Sequence[Any], seconds: float) -> None:
         if _uncounted.get():
             return
-        prefix, guard = self._prefix, self._guard_prefix
+        guard, shape = self._guard_prefix, self._shape
         self.stats.reads(
             [
-                (shape_of(key, prefix), not (value is NO_VALUE or value is None))
+                (shape(key), value is not NO_VALUE and value is not None)
                 for key, value in zip(keys, values)
                 if not key.startswith(guard)
             ],
