@@ -177,7 +177,7 @@ class RegionStats:
         if due:
             self.push()
 
-    def shapes(self, field: str, shapes: Iterable[Shape]) -> None:
+    def count_shapes(self, field: str, shapes: Iterable[Shape]) -> None:
         """Count sets or invalidations (deletes) per shape; deletes also go to the series.
         Not inside :func:`uncounted` (the dashboard's own sessions, say): not the app's entries."""
         counts = Counter(shapes)
@@ -426,12 +426,12 @@ class StatsProxy(ProxyBackend):
     def _set(self, keys: Iterable[str]) -> None:
         shapes = self._shapes(keys)
         self.stats.add(sets=len(shapes))
-        self.stats.shapes("sets", shapes)
+        self.stats.count_shapes("sets", shapes)
 
     def _deleted(self, keys: Iterable[str]) -> None:
         shapes = self._shapes(keys)
         self.stats.add(deletes=len(shapes))
-        self.stats.shapes("invalidations", shapes)
+        self.stats.count_shapes("invalidations", shapes)
 
     def get_serialized_multi(self, keys: Sequence[str]) -> Any:
         started = time.perf_counter()
