@@ -123,6 +123,7 @@ class CachingState:
                 self.regions[label],
                 self.namespaces[label].stored_pattern("*"),
                 on_bad_entry=partial(self.stats[label].add, errors=1),
+                on_load=partial(self._loaded, label),
             )
         self.default_label = "default" if "default" in self.regions else next(iter(self.regions))
         self.log: InvalidationLog | None = None
@@ -153,13 +154,17 @@ class CachingState:
         )
         region.configure(backend, expiration_time=expiration_time, arguments=arguments)
         client = getattr(region.backend, "writer_client", None)
-        self.stats[label] = RegionStats(label, namespace.meta_prefix, client)
-        proxies = [*wrap, StatsProxy(self.stats[label], namespace.prefix + keys.GUARD_PREFIX)]
+        self.stats[label] = RegionStats(label, namespace.meta_prefix, client, namespace.prefix)
+        proxies = [*wrap, StatsProxy(self.stats[label])]
         if isinstance(region.backend, RedisBackend):
             proxies.append(RedisProxy())  # innermost: UNLINK, and per-slot commands on a cluster
         for proxy in reversed(proxies):
             region.wrap(proxy)
         return region
+
+    def _loaded(self, label: str, key: str, seconds: float) -> None:
+        """A miss of ``key`` took ``seconds`` to load from the database (for the stats)."""
+        self.stats[label].loaded(self.namespaces[label].mangle(key), seconds)
 
     # -- several processes ----------------------------------------------------
 

@@ -2,10 +2,17 @@
 
 Every backend call passes through :class:`StatsProxy`, which counts hits and
 misses (a miss is ``NO_VALUE``; guard keys are not counted), sets, deletes
-and errors. Counts accumulate in the process and, when the region lives on
-Redis, are pushed in one pipeline every few seconds (never a round trip per
-operation), so the figures cover every worker process. A short time series
-of hits and misses per ten seconds feeds the hit-ratio chart.
+and errors, per region and per *shape* of key: the model's table and the
+kind (``object``, ``listing``, ``page``, ``count``, ``statement``), told from
+the stored key with a few string operations (see :func:`shape_of`). It also
+times each read (a latency histogram per region, and read time per shape);
+the store reports how long each miss's database load took
+(:meth:`RegionStats.loaded`), so the stats can say what the cache saved.
+
+Counts accumulate in the process and, when the region lives on Redis, are
+pushed in one pipeline every few seconds (never a round trip per operation),
+so the figures cover every worker process. A time series of hits, misses and
+invalidations per ten seconds feeds the charts.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import os
 import threading
 import time
 import weakref
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,6 +30,8 @@ from typing import Any
 
 from dogpile.cache.api import NO_VALUE
 from dogpile.cache.proxy import ProxyBackend
+
+from .keys import GUARD_PREFIX, STATEMENT_PREFIX
 
 _uncounted: ContextVar[bool] = ContextVar("caching_stats_uncounted", default=False)
 
@@ -37,16 +47,53 @@ def uncounted() -> Iterator[None]:
 
 
 FIELDS = ("hits", "misses", "sets", "deletes", "errors", "invalidated_auto", "invalidated_manual")
+SHAPE_FIELDS = ("hits", "misses", "sets", "invalidations", "loads", "load_s", "read_s")
 BUCKET_SECONDS = 10
 SERIES_BUCKETS = 360  # one hour
 PUSH_INTERVAL = 2.0
+SHAPES_KEPT = 10_000  # keys whose shape a stats proxy remembers (then it starts over)
+# upper bounds of the read-latency buckets, in seconds: 50 us to about 6 s, each 1.5 times the last
+LATENCY_BOUNDS = tuple(0.00005 * 1.5**i for i in range(30))
+_SEP = "|"  # joins a shape field's parts in the shared hash: "m|user|object|hits"
+
+Shape = tuple[str, str]
+"""A key's table (empty for statement results, which name none) and its kind."""
+STATEMENT: Shape = ("", "statement")
+
+
+def shape_of(stored_key: str, prefix: str) -> Shape:
+    """The table and kind of a stored key, with string operations only (this runs on every read).
+
+    A model key is stored as ``<prefix><table>@<fingerprint>:<logical key>``;
+    anything else in the namespace is a ``FromCache`` result (``sql:<hash>`` or
+    an explicit key).
+    """
+    rest = stored_key[len(prefix) :]
+    if rest.startswith(STATEMENT_PREFIX):
+        return STATEMENT
+    at = rest.find("@")
+    if at <= 0 or rest[at + 9 : at + 10] != ":":
+        return STATEMENT
+    logical = rest[at + 10 :]
+    if logical.endswith("[all]"):
+        kind = "listing"
+    elif logical.endswith("[count]"):
+        kind = "count"
+    elif "[all][" in logical:
+        kind = "page"
+    else:
+        kind = "object"
+    return rest[:at], kind
 
 
 class RegionStats:
     """Counters of one region, shared through Redis when the region is on Redis."""
 
-    def __init__(self, label: str, meta_prefix: str, redis_client: Any | None = None) -> None:
+    def __init__(
+        self, label: str, meta_prefix: str, redis_client: Any | None = None, prefix: str = "caching:"
+    ) -> None:
         self.label = label
+        self.prefix = prefix  # the region's namespace: what :func:`shape_of` strips
         self._client = redis_client
         self._totals_key = f"{meta_prefix}stats:{label}"
         self._series_key = f"{meta_prefix}series:{label}"
@@ -60,22 +107,64 @@ class RegionStats:
     def _reset_local(self, fork: bool = False) -> None:
         if fork:
             self._lock = threading.Lock()  # another thread may have held it at the fork
-        self._local: Counter[str] = Counter()
-        self._series: Counter[str] = Counter()
+        self._clear_counts()
         self._pushed_at = time.monotonic()
         self._bucket_ends = 0.0  # monotonic time at which the current series bucket ends
-        self._bucket_fields = ("", "")
+        self._bucket_fields = ("", "", "")
 
-    def reads(self, hits: int, misses: int) -> None:
-        """Count hits and misses: the hot path, every cache read comes here."""
-        now = time.monotonic()
-        if now >= self._bucket_ends:  # a new ten-second bucket: name its fields once
+    def _clear_counts(self) -> None:
+        # region fields by name, and shape fields other than reads as ("m", table, kind, field)
+        self._local: Counter[Any] = Counter()
+        self._series: Counter[str] = Counter()
+        self._reads: dict[Shape, list[float]] = {}  # the hot path's: [hits, misses, read seconds]
+        self._latency = [0] * (len(LATENCY_BOUNDS) + 1)
+
+    def _counts_here(self, take: bool) -> tuple[Counter[str], Counter[str]]:
+        """This process's counts by shared field name, and its series; ``take`` clears them.
+        Hold the lock."""
+        counts = Counter({_field_name(k): v for k, v in self._local.items()})
+        for (table, kind), (hits, misses, seconds) in self._reads.items():
+            for field, value in (("hits", hits), ("misses", misses), ("read_s", seconds)):
+                if value:
+                    counts[f"m{_SEP}{table}{_SEP}{kind}{_SEP}{field}"] += value
+        counts.update({f"lat{_SEP}{i}": n for i, n in enumerate(self._latency) if n})
+        series = Counter(self._series)
+        if take:
+            self._clear_counts()
+        return counts, series
+
+    def _bucket(self, now: float) -> tuple[str, str, str]:
+        """The series fields of the current ten-second bucket, named once per bucket."""
+        if now >= self._bucket_ends:
             wall = time.time()
             bucket = int(wall) // BUCKET_SECONDS * BUCKET_SECONDS
             self._bucket_ends = now + (bucket + BUCKET_SECONDS - wall)
-            self._bucket_fields = (f"h:{bucket}", f"m:{bucket}")
-        hits_field, misses_field = self._bucket_fields
+            self._bucket_fields = (f"h:{bucket}", f"m:{bucket}", f"i:{bucket}")
+        return self._bucket_fields
+
+    def reads(self, results: Sequence[tuple[Shape, bool]], seconds: float) -> None:
+        """Count one backend read: ``(shape, hit)`` per key read, and how long the read took.
+        The hot path: every cache read comes here, so it only adds to lists and ints."""
+        if not results:
+            return
+        now = time.monotonic()
+        hits_field, misses_field, _ = self._bucket(now)
+        share = seconds / len(results)
+        latency = bisect_left(LATENCY_BOUNDS, seconds)
+        hits = 0
         with self._lock:
+            shapes = self._reads
+            for shape, hit in results:
+                counts = shapes.get(shape)
+                if counts is None:
+                    counts = shapes[shape] = [0, 0, 0.0]
+                if hit:
+                    counts[0] += 1
+                    hits += 1
+                else:
+                    counts[1] += 1
+                counts[2] += share
+            misses = len(results) - hits
             local, series = self._local, self._series
             if hits:
                 local["hits"] += hits
@@ -83,9 +172,32 @@ class RegionStats:
             if misses:
                 local["misses"] += misses
                 series[misses_field] += misses
+            self._latency[latency] += 1
             due = self._client is not None and now - self._pushed_at >= PUSH_INTERVAL
         if due:
             self.push()
+
+    def count_shapes(self, field: str, shapes: Iterable[Shape]) -> None:
+        """Count sets or invalidations (deletes) per shape; deletes also go to the series.
+        Not inside :func:`uncounted` (the dashboard's own sessions, say): not the app's entries."""
+        counts = Counter(shapes)
+        if not counts or _uncounted.get():
+            return
+        invalidations_field = self._bucket(time.monotonic())[2]
+        with self._lock:
+            for (table, kind), count in counts.items():
+                self._local["m", table, kind, field] += count
+            if field == "invalidations":
+                self._series[invalidations_field] += counts.total()
+
+    def loaded(self, stored_key: str, seconds: float) -> None:
+        """A miss's database load took ``seconds``: what a hit of that shape saves."""
+        if _uncounted.get():
+            return
+        table, kind = shape_of(stored_key, self.prefix)
+        with self._lock:
+            self._local["m", table, kind, "loads"] += 1
+            self._local["m", table, kind, "load_s"] += seconds
 
     def add(self, **counts: int) -> None:
         """Count other events (sets, deletes, errors, invalidations)."""
@@ -97,31 +209,30 @@ class RegionStats:
         if self._client is None:
             return
         with self._lock:
-            local, series = self._local, self._series
-            self._local, self._series = Counter(), Counter()
+            local, series = self._counts_here(take=True)
             self._pushed_at = time.monotonic()
         if not local and not series:
             return
         try:
             pipe = self._client.pipeline(transaction=False)
             for field, count in local.items():
-                pipe.hincrby(self._totals_key, field, count)
+                if isinstance(count, float):
+                    pipe.hincrbyfloat(self._totals_key, field, count)
+                else:
+                    pipe.hincrby(self._totals_key, field, count)
             for field, count in series.items():
                 pipe.hincrby(self._series_key, field, count)
             pipe.execute()
         except Exception:
             with self._lock:
-                self._local.update(local)
+                self._local.update(local)  # by field name: counted again at the next push
                 self._series.update(series)
 
     def snapshot(self) -> dict[str, Any]:
-        """Totals over all processes, the hit ratio and the hit-ratio series."""
+        """Totals over all processes: per region, per shape, the read latency and the series."""
         self.push()
-        totals: Counter[str] = Counter()
-        series: Counter[str] = Counter()
         with self._lock:
-            totals.update(self._local)
-            series.update(self._series)
+            totals, series = self._counts_here(take=False)
         if self._client is not None:
             totals.update(self._counts(self._client.hgetall(self._totals_key)))
             series.update(self._shared_series())
@@ -130,15 +241,20 @@ class RegionStats:
             **{field: totals[field] for field in FIELDS},
             "ratio": totals["hits"] / reads if reads else None,
             "series": _ratio_series(series),
+            "minutes": _minute_series(series),
+            "shapes": _shapes(totals),
+            "latency": _latency(totals),
         }
 
-    def _counts(self, raw: Mapping[bytes, bytes]) -> dict[str, int]:
-        """The integer fields of a shared hash; a field that is not one (written by
-        something else) is skipped and counted as an error, never a failed page."""
-        counts = {}
+    def _counts(self, raw: Mapping[bytes, bytes]) -> dict[str, float]:
+        """The numeric fields of a shared hash (seconds are floats, counts integers); a field
+        that is neither (written by something else) is skipped and counted as an error,
+        never a failed page."""
+        counts: dict[str, float] = {}
         for field, value in raw.items():
             try:
-                counts[field.decode()] = int(value)
+                name = field.decode()
+                counts[name] = float(value) if name.endswith("_s") else int(value)
             except (UnicodeDecodeError, ValueError):
                 self.add(errors=1)
         return counts
@@ -149,7 +265,7 @@ class RegionStats:
         stale = [k for k in raw if _bucket_start(k) < oldest]
         if stale:
             self._client.hdel(self._series_key, *stale)
-        return {k: v for k, v in raw.items() if k not in stale}
+        return {k: int(v) for k, v in raw.items() if k not in stale}
 
     def reset(self) -> None:
         with self._lock:
@@ -158,44 +274,139 @@ class RegionStats:
             self._client.delete(self._totals_key, self._series_key)
 
 
+def _field_name(field: Any) -> str:
+    """A local counter's name in the shared hash: ``hits``, ``m|user|object|hits``, ``lat|3``."""
+    return field if isinstance(field, str) else _SEP.join(map(str, field))
+
+
 def _bucket_start(field: str) -> float:
     """When a series field's bucket starts (``h:<start>``); -inf for a malformed field,
     so that it is dropped as stale."""
     kind, _, start = field.partition(":")
-    return int(start) if kind in ("h", "m") and start.isascii() and start.isdigit() else float("-inf")
+    return int(start) if kind in ("h", "m", "i") and start.isascii() and start.isdigit() else float("-inf")
+
+
+def _starts(seconds: int, count: int) -> range:
+    """The start times of the last ``count`` periods of ``seconds``, oldest first."""
+    now = int(time.time()) // seconds * seconds
+    return range(now - (count - 1) * seconds, now + 1, seconds)
 
 
 def _ratio_series(series: Mapping[str, int]) -> list[tuple[int, float | None, int]]:
     """``(bucket start, hit ratio, reads)`` for the last hour, oldest first."""
-    now = int(time.time()) // BUCKET_SECONDS * BUCKET_SECONDS
     points = []
-    for start in range(now - (SERIES_BUCKETS - 1) * BUCKET_SECONDS, now + 1, BUCKET_SECONDS):
+    for start in _starts(BUCKET_SECONDS, SERIES_BUCKETS):
         hits, misses = series.get(f"h:{start}", 0), series.get(f"m:{start}", 0)
         reads = hits + misses
         points.append((start, hits / reads if reads else None, reads))
     return points
 
 
+def _minute_series(series: Mapping[str, int]) -> list[dict[str, int]]:
+    """Hits, misses and invalidations per minute for the last hour, oldest first."""
+    minutes = []
+    for start in _starts(60, SERIES_BUCKETS * BUCKET_SECONDS // 60):
+        counts = {"start": start, "hits": 0, "misses": 0, "invalidations": 0}
+        for bucket in range(start, start + 60, BUCKET_SECONDS):
+            counts["hits"] += series.get(f"h:{bucket}", 0)
+            counts["misses"] += series.get(f"m:{bucket}", 0)
+            counts["invalidations"] += series.get(f"i:{bucket}", 0)
+        minutes.append(counts)
+    return minutes
+
+
+def _shapes(totals: Mapping[str, float]) -> list[dict[str, Any]]:
+    """Per table and kind: the counts, the hit ratio, and what the hits saved.
+
+    Each entry is what one SQL statement returns, so a hit avoids one
+    statement; it saves the mean time of that shape's database loads less the
+    mean time of its cache reads (None until a load of that shape was timed).
+    """
+    figures: dict[Shape, dict[str, float]] = {}
+    for name, value in totals.items():
+        parts = name.split(_SEP)
+        if len(parts) == 4 and parts[0] == "m" and parts[3] in SHAPE_FIELDS:
+            figures.setdefault((parts[1], parts[2]), dict.fromkeys(SHAPE_FIELDS, 0))[parts[3]] = value
+    rows = []
+    for (table, kind), f in sorted(figures.items()):
+        reads = f["hits"] + f["misses"]
+        saved = None
+        if f["loads"] and reads:
+            saved = f["hits"] * (f["load_s"] / f["loads"] - f["read_s"] / reads)
+        rows.append(
+            {
+                "table": table,
+                "kind": kind,
+                **f,
+                "ratio": f["hits"] / reads if reads else None,
+                "statements_avoided": f["hits"],
+                "load_mean_s": f["load_s"] / f["loads"] if f["loads"] else None,
+                "read_mean_s": f["read_s"] / reads if reads else None,
+                "saved_s": saved,
+            }
+        )
+    return rows
+
+
+def _latency(totals: Mapping[str, float]) -> dict[str, Any]:
+    """The read-latency histogram (reads per bucket) and its p50 and p99, in seconds:
+    the upper bound of the bucket holding that percentile."""
+    counts = [int(totals.get(f"lat{_SEP}{i}", 0)) for i in range(len(LATENCY_BOUNDS) + 1)]
+    total = sum(counts)
+
+    def percentile(fraction: float) -> float | None:
+        if not total:
+            return None
+        seen = 0
+        for bound, count in zip((*LATENCY_BOUNDS, float("inf")), counts):
+            seen += count
+            if seen >= fraction * total:
+                return bound
+        return None  # unreachable: the last bucket holds the rest
+
+    return {
+        "bounds": LATENCY_BOUNDS,
+        "counts": counts,
+        "reads": total,
+        "p50": percentile(0.5),
+        "p99": percentile(0.99),
+    }
+
+
 class StatsProxy(ProxyBackend):
     """Counts what passes to the backend; guard keys (``gen:``) are not reads."""
 
-    def __init__(self, stats: RegionStats, guard_prefix: str) -> None:
+    def __init__(self, stats: RegionStats) -> None:
         super().__init__()
         self.stats = stats
-        self._guard_prefix = guard_prefix
+        self._prefix = stats.prefix
+        self._guard_prefix = stats.prefix + GUARD_PREFIX
+        self._known: dict[str, Shape] = {}  # shapes of recently read keys: a hit's key is read again
 
-    def _count_reads(self, keys: Sequence[str], values: Sequence[Any]) -> None:
+    def _shape(self, key: str) -> Shape:
+        shape = self._known.get(key)
+        if shape is None:
+            if len(self._known) >= SHAPES_KEPT:
+                self._known.clear()
+            shape = self._known[key] = shape_of(key, self._prefix)
+        return shape
+
+    def _shapes(self, keys: Iterable[str]) -> list[Shape]:
+        guard = self._guard_prefix
+        return [self._shape(k) for k in keys if not k.startswith(guard)]
+
+    def _count_reads(self, keys: Sequence[str], values: Sequence[Any], seconds: float) -> None:
         if _uncounted.get():
             return
-        hits = misses = 0
-        guard = self._guard_prefix
-        for key, value in zip(keys, values):
-            if not key.startswith(guard):
-                if value is NO_VALUE or value is None:
-                    misses += 1
-                else:
-                    hits += 1
-        self.stats.reads(hits, misses)
+        guard, shape = self._guard_prefix, self._shape
+        self.stats.reads(
+            [
+                (shape(key), value is not NO_VALUE and value is not None)
+                for key, value in zip(keys, values)
+                if not key.startswith(guard)
+            ],
+            seconds,
+        )
 
     def _call(self, method: str, *args: Any) -> Any:
         try:
@@ -204,53 +415,63 @@ class StatsProxy(ProxyBackend):
             self.stats.add(errors=1)
             raise
 
-    def _values(self, keys: Iterable[str]) -> list[str]:
-        return [k for k in keys if not k.startswith(self._guard_prefix)]
+    def _read(self, method: str, keys: Sequence[str], *args: Any) -> Any:
+        """Call a read (with ``keys``, or ``*args`` for a single key) and count and time it."""
+        started = time.perf_counter()
+        values = self._call(method, *(args or (keys,)))
+        elapsed = time.perf_counter() - started
+        self._count_reads(keys, [values] if args else values, elapsed)
+        return values
+
+    def _set(self, keys: Iterable[str]) -> None:
+        shapes = self._shapes(keys)
+        self.stats.add(sets=len(shapes))
+        self.stats.count_shapes("sets", shapes)
+
+    def _deleted(self, keys: Iterable[str]) -> None:
+        shapes = self._shapes(keys)
+        self.stats.add(deletes=len(shapes))
+        self.stats.count_shapes("invalidations", shapes)
 
     def get_serialized_multi(self, keys: Sequence[str]) -> Any:
+        started = time.perf_counter()
         try:  # the read every hit makes: called directly, not through _call
             values = self.proxied.get_serialized_multi(keys)
         except Exception:
             self.stats.add(errors=1)
             raise
-        self._count_reads(keys, values)
+        self._count_reads(keys, values, time.perf_counter() - started)
         return values
 
     def get_multi(self, keys: Sequence[str]) -> Any:
-        values = self._call("get_multi", keys)
-        self._count_reads(keys, values)
-        return values
+        return self._read("get_multi", keys)
 
     def get_serialized(self, key: str) -> Any:
-        value = self._call("get_serialized", key)
-        self._count_reads([key], [value])
-        return value
+        return self._read("get_serialized", [key], key)
 
     def get(self, key: str) -> Any:
-        value = self._call("get", key)
-        self._count_reads([key], [value])
-        return value
+        return self._read("get", [key], key)
 
     def set_serialized_multi(self, mapping: Mapping[str, bytes]) -> None:
         self._call("set_serialized_multi", mapping)
-        self.stats.add(sets=len(self._values(mapping)))
+        self._set(mapping)
 
     def set_multi(self, mapping: Mapping[str, Any]) -> None:
         self._call("set_multi", mapping)
-        self.stats.add(sets=len(self._values(mapping)))
+        self._set(mapping)
 
     def set_serialized(self, key: str, value: bytes) -> None:
         self._call("set_serialized", key, value)
-        self.stats.add(sets=len(self._values([key])))
+        self._set([key])
 
     def set(self, key: str, value: Any) -> None:
         self._call("set", key, value)
-        self.stats.add(sets=len(self._values([key])))
+        self._set([key])
 
     def delete_multi(self, keys: Sequence[str]) -> None:
         self._call("delete_multi", keys)
-        self.stats.add(deletes=len(self._values(keys)))
+        self._deleted(keys)
 
     def delete(self, key: str) -> None:
         self._call("delete", key)
-        self.stats.add(deletes=len(self._values([key])))
+        self._deleted([key])

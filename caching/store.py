@@ -66,10 +66,12 @@ class Store:
         region: PlainRegion,
         everything: str,
         on_bad_entry: Callable[[], None] = lambda: None,
+        on_load: Callable[[str, float], None] = lambda key, seconds: None,
     ) -> None:
         self.label = label
         self.region = region
         self._on_bad_entry = on_bad_entry  # a hit ``use`` refused: not of the shape this cache writes
+        self._on_load = on_load  # how long a miss's database load took: what a hit saves
         self._everything = everything  # a stored-key pattern matching the whole namespace
         self._local_locks = NameRegistry(lambda key: threading.Lock())
         self._lock = threading.Lock()
@@ -106,7 +108,9 @@ class Store:
             if lookup.hit and (value := use(lookup.data)) is not MISS:
                 return value
             self.arm([lookup])
+            started = time.perf_counter()
             data, value = load()
+            self._on_load(key, time.perf_counter() - started)
             self.save(self.entry(lookup, data))
             return value
 

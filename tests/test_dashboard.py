@@ -231,12 +231,15 @@ def test_demo_pages_read_through_the_cache_and_update_flushes(dashboard, admin):
 
 
 def test_the_chart_breaks_its_line_where_there_were_no_reads():
-    from dashboard.views.stats import chart
+    from dashboard.charts import LEFT, TOP, line_chart
 
-    series = [(0, 1.0, 2), (10, 0.5, 2), (20, None, 0), (30, 0.0, 1), (40, None, 0)]
-    drawn = chart(series)
-    assert drawn["dots"] == [(0.0, 0.0), (180.0, 60.0), (540.0, 120.0)]
-    assert drawn["lines"] == ["0.0,0.0 180.0,60.0"]
+    drawn = line_chart(
+        "Hit ratio", "%", [0, 60, 120, 180, 240], [("ratio", "red", [100, 50, None, 0, None])], 100
+    )
+    [series] = drawn.series
+    left, top, step, height = float(LEFT), float(TOP), drawn.plot_width / 4, drawn.plot_height
+    assert series.dots == [(left, top), (left + step, top + height / 2), (left + 3 * step, top + height)]
+    assert series.lines == [f"{left},{top} {left + step},{top + height / 2}"]
 
 
 def test_the_default_list_page_reads_through_the_cache(dashboard, admin):

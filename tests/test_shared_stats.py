@@ -64,3 +64,19 @@ def test_log_entries_are_shared(two_apps):
     with second.app_context():
         [entry] = second.extensions["caching"].log.entries(model="User")
         assert entry["keys"][0] == "user.id[1]"
+
+
+def test_per_model_counts_and_latency_add_up_across_processes(two_apps, monkeypatch):
+    monkeypatch.setattr(stats_module, "PUSH_INTERVAL", 0.0)
+    first, second = two_apps
+    for app in (first, second, first):
+        with app.app_context():
+            User.cache.get(1)  # a miss in the first, then hits
+            User.cache.filter()
+            db.session.remove()
+    for app in (first, second):
+        with app.app_context():
+            figures = app.extensions["caching"].stats["default"].snapshot()
+        counts = {(s["table"], s["kind"]): (s["hits"], s["misses"], s["sets"]) for s in figures["shapes"]}
+        assert counts == {("user", "object"): (2, 1, 1), ("user", "listing"): (2, 1, 1)}
+        assert figures["latency"]["reads"] == 6

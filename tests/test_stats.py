@@ -1,5 +1,7 @@
 """Per-region stats counted by the ProxyBackend, shared through Redis."""
 
+import pytest
+
 from caching import stats as stats_module
 from caching.scan import actual_backend
 from dashboard.extensions import caching, db
@@ -74,3 +76,36 @@ def test_memory_backend_under_several_processes_is_warned_about(app, caplog):
     warnings = [r for r in caplog.records if "each process has its own cache" in r.getMessage()]
     is_memory = type(actual_backend(caching.regions["default"])).__name__ == "MemoryBackend"
     assert len(warnings) == (1 if is_memory else 0)
+
+
+@pytest.mark.parametrize(
+    "stored, shape",
+    [
+        ("caching:user@2ed8d827:user.id[4]", ("user", "object")),
+        ("caching:user@2ed8d827:user.id[all]", ("user", "listing")),
+        ("caching:user@2ed8d827:user.views=3[all]", ("user", "listing")),
+        ("caching:user@2ed8d827:user.views=3[all][20:40]", ("user", "page")),
+        ("caching:user@2ed8d827:user.id[all][0:20:desc]", ("user", "page")),
+        ("caching:user@2ed8d827:user.views=3[all][count]", ("user", "count")),
+        ("caching:a.item@0123abcd:a.item.id[4]", ("a.item", "object")),
+        ("caching:address@0123abcd:address.email=x@y.org[all]", ("address", "listing")),
+        ("caching:sql:5f3a9c", ("", "statement")),
+        ("caching:top_users", ("", "statement")),
+        ("caching:me@home", ("", "statement")),  # an explicit key with an @, no fingerprint
+    ],
+)
+def test_a_keys_table_and_kind_are_told_from_the_stored_key(stored, shape):
+    assert stats_module.shape_of(stored, "caching:") == shape
+
+
+def test_a_database_load_is_timed_per_shape_and_what_hits_saved_follows(users):
+    caching.state().stats["default"].reset()  # the fixture's inserts invalidated keys
+    for _ in range(3):
+        User.cache.get(4)  # a miss, then two hits
+        fresh_session()
+    [row] = snapshot()["shapes"]
+    assert (row["hits"], row["misses"], row["loads"], row["statements_avoided"]) == (2, 1, 1, 2)
+    assert row["load_mean_s"] == row["load_s"] > 0
+    assert row["saved_s"] == pytest.approx(2 * (row["load_s"] - row["read_s"] / 3))
+    latency = snapshot()["latency"]
+    assert latency["reads"] == 3 and latency["p50"] <= latency["p99"]

@@ -1,25 +1,47 @@
-"""The dashboard's front page: per-region stats, the hit-ratio chart, region flushes."""
+"""The dashboard's front page: per-region and per-model stats, charts, region flushes; ``/metrics``.
+
+Nothing here walks the namespace: figures come from each region's stats
+(one ``HGETALL`` of the totals and one of the series on Redis) and the key
+count from :func:`caching.keycount.key_count` (a ``DBSIZE`` and one sampling
+pipeline at most, beyond a small database).
+"""
 
 from __future__ import annotations
 
+import hmac
+import os
 from typing import Any
 
-from flask import abort, redirect, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from werkzeug.wrappers import Response
 
-from caching.browse import count_matching
+from caching import keycount
+from caching.mapping import model_for_table
 from caching.scan import actual_backend
 
+from .. import metrics
+from ..charts import Chart, line_chart
 from .base import AdminAccess, state
 
-CHART_WIDTH, CHART_HEIGHT = 720, 120
+HIT, MISS, INVALIDATION = "#28a745", "#dc3545", "#6f42c1"
 
 
 class DashboardIndexView(AdminAccess, AdminIndexView):
+    def is_accessible(self) -> bool:
+        """The dashboard's rule, or for ``/metrics`` alone the scraper's token."""
+        return super().is_accessible() or (request.endpoint == f"{self.endpoint}.metrics" and token_ok())
+
     @expose("/")
     def index(self) -> str:
-        return self.render("dashboard/index.html", rows=[region_row(label) for label in state().regions])
+        figures = {label: state().stats[label].snapshot() for label in state().regions}
+        return self.render(
+            "dashboard/index.html",
+            rows=[region_row(label, figures[label]) for label in figures],
+            shapes=[row for label in figures for row in shape_rows(label, figures[label])],
+            exact_limit=keycount.EXACT_LIMIT,
+            samples=keycount.SAMPLES,
+        )
 
     @expose("/regions/<label>/flush", methods=("POST",))
     def flush_region(self, label: str) -> Response:
@@ -29,18 +51,32 @@ class DashboardIndexView(AdminAccess, AdminIndexView):
         state().flush(label, patterns=["*"])
         return redirect(url_for(".index"))
 
+    @expose("/metrics")
+    def metrics(self) -> Response:
+        """The same figures for Prometheus, totals over every process sharing the region."""
+        return Response(metrics.exposition(state()), content_type=metrics.CONTENT_TYPE)
 
-def region_row(label: str) -> dict[str, Any]:
-    """What the stats table shows of one region."""
-    figures = state().stats[label].snapshot()
-    backend = actual_backend(state().regions[label])
+
+def token_ok() -> bool:
+    """``Authorization: Bearer <CACHE_METRICS_TOKEN>``, compared in constant time; no token set, no entry."""
+    expected = current_app.config.get("CACHE_METRICS_TOKEN") or os.environ.get("CACHE_METRICS_TOKEN")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return bool(expected) and scheme == "Bearer" and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def region_row(label: str, figures: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the region table and charts show of one region (from its stats ``figures``)."""
+    figures = dict(figures or state().stats[label].snapshot())
+    count = keycount.key_count(state(), label)
     row = {
         "label": label,
-        "backend": type(backend).__name__,
-        "keys": count_matching(state(), label, "*"),
-        "chart": chart(figures.pop("series")),
+        "backend": type(actual_backend(state().regions[label])).__name__,
+        "keys": "—" if count is None else f"{'' if count.exact else '≈'}{count.keys}",
+        "keys_how": None if count is None else count.how,
+        "charts": charts(figures.pop("minutes")),
         **figures,
     }
+    del row["series"]  # ten-second buckets: the charts use minutes
     client = state().redis_client(label)
     if client is not None:
         memory, stats = client.info("memory"), client.info("stats")
@@ -51,19 +87,32 @@ def region_row(label: str) -> dict[str, Any]:
     return row
 
 
-def chart(series: list[tuple[int, float | None, int]]) -> dict[str, list[Any]]:
-    """SVG coordinates of the hit ratio: a dot per bucket with reads, lines between neighbours."""
-    step = CHART_WIDTH / max(len(series) - 1, 1)
-    points: list[tuple[float, float] | None] = [
-        None if ratio is None else (round(i * step, 1), round((1 - ratio) * CHART_HEIGHT, 1))
-        for i, (_, ratio, _) in enumerate(series)
+def shape_rows(label: str, figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-model table's rows of one region: the model's name beside its table."""
+    rows = []
+    for shape in figures["shapes"]:
+        model = model_for_table(shape["table"]) if shape["table"] else None
+        rows.append({"region": label, "model": model.__name__ if model else "", **shape})
+    return rows
+
+
+def charts(minutes: list[dict[str, int]]) -> list[Chart]:
+    """The hit ratio per minute and the hits, misses and invalidations per minute, last hour."""
+    times = [m["start"] for m in minutes]
+    ratios = []
+    for m in minutes:
+        reads = m["hits"] + m["misses"]
+        ratios.append(100 * m["hits"] / reads if reads else None)
+    return [
+        line_chart("Hit ratio", "% of reads, per minute", times, [("hit ratio", HIT, ratios)], 100, "{:g}%"),
+        line_chart(
+            "Cache traffic",
+            "keys per minute",
+            times,
+            [
+                ("hits", HIT, [m["hits"] for m in minutes]),
+                ("misses", MISS, [m["misses"] for m in minutes]),
+                ("invalidations", INVALIDATION, [m["invalidations"] for m in minutes]),
+            ],
+        ),
     ]
-    lines, run = [], []
-    for point in [*points, None]:
-        if point is None:
-            if len(run) > 1:
-                lines.append(" ".join(f"{x},{y}" for x, y in run))
-            run = []
-        else:
-            run.append(point)
-    return {"lines": lines, "dots": [p for p in points if p is not None]}
