@@ -34,6 +34,7 @@ from .extension import CachingState, current_state
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for, register
 from .query import FromCache
+from .relationships import remember
 from .store import MISS
 
 ORDERS = ("asc", "desc")
@@ -120,7 +121,9 @@ class Cache:
         stmt = select(*info.attributes).filter_by(**criteria).order_by(order).offset(start).limit(count)
 
         def attached(rows: list[dict[str, Any]]) -> list[Any]:
-            return [attach(session, info, values) for values in rows]
+            objects = [attach(session, info, values) for values in rows]
+            remember(session, objects)  # a lazy load on one of them loads it on all
+            return objects
 
         def use(data: Any) -> Any:
             rows = entries.rows(info, data)

@@ -33,6 +33,7 @@ from . import entries, keys
 from .attach import attach
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for
+from .relationships import remember
 from .serialize import EntityRef
 from .store import MISS
 
@@ -194,6 +195,8 @@ def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) ->
     if None in checked:
         return None
     built = [tuple(_build(session, cell) for cell in row) for row in checked]
+    for column in range(len(result_keys)):  # objects read together: a lazy load on one loads all
+        remember(session, [b[column] for c, b in zip(checked, built) if isinstance(c[column], _Instance)])
     result = IteratorResult(SimpleResultMetaData(result_keys), iter(built))
     result._attributes = result._attributes.union(attributes)
     return result

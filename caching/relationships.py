@@ -1,0 +1,306 @@
+"""Lazy loads of relationships through the cache, batched.
+
+Touching ``address.user`` or ``user.addresses`` on an object that has not
+loaded it makes SQLAlchemy's lazy loader run a SELECT. A ``do_orm_execute``
+hook answers that SELECT from the cache when the relationship is one the
+cache holds exactly, reading the entries ``Model.cache`` reads:
+
+- many-to-one to a cacheable model by its primary key (``address.user``):
+  the object key ``user.id[4]``, as ``User.cache.get(4)``;
+- one-to-many to a cacheable model by one column, in primary key order
+  (``user.addresses``): the listing ``address.user_id=4[all]``, as
+  ``Address.cache.filter(user_id=4)``.
+
+So their invalidation is the write side's, unchanged: a write to an address
+flushes its listings under its old and new ``user_id``. Anything else (a
+``secondary`` table, an extra join condition, another order, inheritance,
+loader options on the parent) is left to SQL, as are loads while the
+session holds uncommitted writes. ``relationship(..., info={"cache": False})``
+opts one out.
+
+Unlike SQLAlchemy's ``RelationshipCache`` example, loads are batched, as
+``selectinload`` batches them but only on access: objects read together (a
+cached listing, a ``FromCache`` result, one batch of this module) form a
+group, and the first lazy load of a relationship on one member loads it on
+every member that has not: all their keys in one backend call, every miss
+in one SQL statement (``IN``), stored in one more call. A page listing 50
+users and their addresses makes two backend calls, not 100.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import IteratorResult
+from sqlalchemy.engine.result import Result, SimpleResultMetaData
+from sqlalchemy.orm import ORMExecuteState, RelationshipProperty, Session
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression
+
+from . import entries, keys
+from .attach import attach
+from .canonical import ZONED_DIALECTS
+from .invalidation import written_tables
+from .mapping import ModelInfo, cacheable, info_for
+from .store import Lookup
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+
+    from .extension import CachingState
+
+GROUPS = "caching.groups"
+RECENT_GROUPS = 16  # groups a session remembers: a page's listings, not a script's history
+MAX_BATCH = 1000  # members loaded at once: one IN list, one backend call
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one relationship reads through the cache."""
+
+    prop: RelationshipProperty[Any]
+    target: ModelInfo
+    local: str  # the parent's attribute holding the value that names the target
+    remote: str  # the target's column: its primary key (many-to-one) or the listing's column
+    listing: bool  # one-to-many: a list of targets from a listing; else one object or None
+
+    def key(self, value: Any) -> str:
+        if self.listing:
+            return self.target.listing_key({self.remote: value})
+        return self.target.object_key(value)
+
+
+_plans: dict[RelationshipProperty[Any], Plan | None] = {}
+
+
+def plan_for(prop: RelationshipProperty[Any]) -> Plan | None:
+    """The relationship's :class:`Plan`, or None if the cache cannot answer its loads exactly."""
+    if prop not in _plans:
+        _plans[prop] = _plan(prop)
+    return _plans[prop]
+
+
+def _plan(prop: RelationshipProperty[Any]) -> Plan | None:
+    target_mapper = prop.mapper
+    if (
+        prop.info.get("cache", True) is False
+        or not cacheable(target_mapper.class_)
+        or prop.secondary is not None
+        or len(prop.local_remote_pairs) != 1
+        or target_mapper.inherits is not None
+        or len(target_mapper.polymorphic_map) > 1
+    ):
+        return None
+    ((local_column, remote_column),) = prop.local_remote_pairs
+    join = prop.primaryjoin
+    if not (
+        isinstance(join, BinaryExpression)
+        and join.operator is operators.eq
+        and {join.left, join.right} == {local_column, remote_column}
+    ):
+        return None
+    target = info_for(target_mapper.class_)
+    remote = target_mapper.get_property_by_column(remote_column).key
+    local = prop.parent.get_property_by_column(local_column).key
+    if target.pk is None or remote not in target.columns:
+        return None
+    if prop.direction is MANYTOONE:
+        if not (target.pk_is_identity and remote == target.pk):
+            return None
+        return Plan(prop, target, local, remote, listing=False)
+    if prop.direction is ONETOMANY and remote != target.pk and _in_pk_order(prop, target):
+        return Plan(prop, target, local, remote, listing=True)
+    return None
+
+
+def _in_pk_order(prop: RelationshipProperty[Any], target: ModelInfo) -> bool:
+    """Listings are kept in primary key order: the relationship must ask for no other."""
+    order = prop.order_by
+    return not order or (len(order) == 1 and order[0] is target.columns[target.pk])
+
+
+# -- groups ------------------------------------------------------------------
+
+
+def remember(session: Session, objects: Sequence[Any]) -> None:
+    """Record objects read together, so a lazy load on one of them loads all of them.
+
+    The session keeps the last few groups (strong references: a request's
+    session ends with it), so a group of 50 costs one dict, not 50 entries.
+    """
+    if len(objects) > 1:
+        groups = session.info.get(GROUPS)
+        if groups is None:
+            groups = session.info[GROUPS] = deque(maxlen=RECENT_GROUPS)
+        groups.append({id(obj): obj for obj in objects})
+
+
+def _group_of(session: Session, obj: Any) -> Iterable[Any]:
+    for group in reversed(session.info.get(GROUPS, ())):
+        if group.get(id(obj)) is obj:
+            return group.values()
+    return (obj,)
+
+
+# -- the hook ----------------------------------------------------------------
+
+_installed: set[int] = set()
+
+
+def install(db: SQLAlchemy) -> None:
+    if id(db) not in _installed:
+        _installed.add(id(db))
+        event.listen(db.session, "do_orm_execute", _lazy_load_from_cache)
+
+
+def _lazy_load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
+    from .extension import state_or_none
+
+    if not orm_context.is_select:
+        return None
+    parent = orm_context.lazy_loaded_from
+    if parent is None:
+        return None
+    path = orm_context.loader_strategy_path
+    prop = path[-1] if path else None
+    plan = plan_for(prop) if isinstance(prop, RelationshipProperty) else None
+    state = state_or_none()
+    session = orm_context.session
+    parameters = orm_context.parameters
+    if (
+        plan is None
+        or state is None
+        or not state.enabled
+        or orm_context.statement._with_options  # loader options travel with the parent: leave them to SQL
+        or type(parameters) is not dict
+        or len(parameters) != 1
+        or plan.target.table in written_tables(session)
+        or session.new
+        or session.dirty
+        or session.deleted
+    ):
+        return None
+    (value,) = parameters.values()
+    owner = parent.obj()
+    batch = Batch(state, session, plan)
+    members = [(owner, value)]
+    for member in _group_of(session, owner):
+        if member is not owner and len(members) < MAX_BATCH:
+            sibling_value = _unloaded_value(session, plan, member)
+            if sibling_value is not _NOTHING:
+                members.append((member, sibling_value))
+    loaded = batch.load({v for _, v in members})
+    if loaded is None:
+        return None
+    for member, member_value in members[1:]:
+        set_committed_value(member, plan.prop.key, _attribute(plan, loaded[member_value]))
+    return _result(plan, loaded[value])
+
+
+_NOTHING = object()
+
+
+def _unloaded_value(session: Session, plan: Plan, member: Any) -> Any:
+    """The value naming ``member``'s targets, if it has not loaded the relationship, else ``_NOTHING``."""
+    member_state = instance_state(member)
+    if (
+        member_state.session_id != session.hash_key
+        or member_state.key is None
+        or plan.prop.key in member_state.dict
+        or plan.prop.parent not in member_state.mapper.iterate_to_root()
+    ):
+        return _NOTHING
+    value = member_state.dict.get(plan.local, _NOTHING)
+    return _NOTHING if value is None and not plan.listing else value
+
+
+def _attribute(plan: Plan, objects: list[Any]) -> Any:
+    if plan.prop.uselist:
+        return list(objects)
+    return objects[0] if objects else None
+
+
+def _result(plan: Plan, objects: list[Any]) -> Result[Any]:
+    """What the lazy loader expects from its SELECT: one entity per row."""
+    metadata = SimpleResultMetaData([plan.target.name], _create_unique_filters=lambda result: [id])
+    result = IteratorResult(metadata, iter([(obj,) for obj in objects]))
+    result._attributes = result._attributes.union({"is_single_entity": True, "filtered": False})
+    return result
+
+
+# -- one batch ---------------------------------------------------------------
+
+
+class Batch:
+    """Load one relationship's targets for many values: one backend read, one SQL
+    statement for every miss (after its guards are armed), one backend write."""
+
+    def __init__(self, state: CachingState, session: Session, plan: Plan) -> None:
+        self.state = state
+        self.session = session
+        self.plan = plan
+        self.target = plan.target
+
+    def load(self, values: set[Any]) -> dict[Any, list[Any]] | None:
+        """Each value's target objects, attached to the session, or None if a value
+        cannot name a row the way the cache does (then SQL answers)."""
+        target, plan = self.target, self.plan
+        zones = self.session.get_bind(mapper=target.mapper).dialect.name in ZONED_DIALECTS
+        canonical: dict[Any, Any] = {}
+        for value in values:
+            try:
+                canonical[value] = target.criterion(plan.remote, value, zones)
+            except (TypeError, ValueError):
+                return None
+            if not target.representable(plan.remote, canonical[value]):
+                return None
+        named = {plan.key(c): c for c in canonical.values()}
+        store = self.state.store(target.model.cache_label)
+        lookups = store.fetch([(key, [keys.guard_key(key)]) for key in named])
+        rows: dict[Any, list[dict[str, Any]]] = {}
+        misses: list[Lookup] = []
+        for lookup in lookups:
+            found = self._rows(lookup.data) if lookup.hit else None
+            if found is None:
+                misses.append(lookup)
+            else:
+                rows[named[lookup.key]] = found
+        if misses:
+            store.arm(misses)  # before the database read: a commit meanwhile voids what we store
+            missing = self._select([named[lookup.key] for lookup in misses])
+            saved: dict[str, Any] = {}
+            for lookup in misses:
+                found = missing.get(named[lookup.key], [])
+                rows[named[lookup.key]] = [dict(zip(target.keys, row)) for row in found]
+                saved.update(store.entry(lookup, found if plan.listing else (found[0] if found else None)))
+            store.save(saved)
+        attached = {c: [attach(self.session, target, r) for r in found] for c, found in rows.items()}
+        remember(self.session, [obj for objects in attached.values() for obj in objects])
+        return {value: attached[c] for value, c in canonical.items()}
+
+    def _rows(self, data: Any) -> list[dict[str, Any]] | None:
+        """A hit's rows as column values by name, or None if the entry is not of our shape."""
+        if self.plan.listing:
+            return entries.rows(self.target, data)
+        if data is None:
+            return []
+        values = entries.object_values(self.target, data)
+        return None if values is None else [values]
+
+    def _select(self, values: list[Any]) -> dict[Any, list[list[Any]]]:
+        """The rows of every missing value, in primary key order, by (canonical) value."""
+        target = self.target
+        remote = target.attributes[target.index[self.plan.remote]]
+        pk = target.attributes[target.pk_index]
+        stmt = select(*target.attributes).where(remote.in_(values)).order_by(pk)
+        found: dict[Any, list[list[Any]]] = defaultdict(list)
+        position = target.index[self.plan.remote]
+        for row in self.session.execute(stmt):
+            found[target.coerce(self.plan.remote, row[position])].append(list(row))
+        return found
