@@ -165,7 +165,7 @@ def _load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
         attributes = frozen._attributes
         payload = {
             "shape": reads.shape,
-            "keys": list(frozen.metadata.keys),
+            "keys": list(frozen.metadata._keys),  # with None for an unnamed column
             "single": bool(attributes.get("is_single_entity")),
             "filtered": bool(attributes.get("filtered")),
             "rows": [list(r) if isinstance(r, Row) else [r] for r in frozen.data],
@@ -186,7 +186,7 @@ def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) ->
     attributes = {"is_single_entity": payload.get("single"), "filtered": payload.get("filtered")}
     if not (
         type(result_keys) is list
-        and all(type(k) is str for k in result_keys)
+        and all(k is None or type(k) is str for k in result_keys)
         and type(rows) is list
         and all(type(flag) is bool for flag in attributes.values())
     ):

@@ -40,6 +40,14 @@ def users_with_views(views: int) -> str:
     return render_template("demo/users.html", users=users, title=f"Users with {views} views")
 
 
+@bp.get("/addresses/")
+def users_with_addresses() -> str:
+    """Each user with their addresses: the page where an ORM runs 1 + N queries. Here
+    ``user.addresses`` loads through the cache for the whole page at once."""
+    users = User.cache.filter()
+    return render_template("demo/addresses.html", users=users, title="Users and their addresses")
+
+
 @bp.get("/users/<int:user_id>/")
 def view_user(user_id: int) -> str:
     return render_template("demo/user.html", user=_user_or_404(user_id))
