@@ -29,12 +29,13 @@ users and their addresses makes two backend calls, not 100.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Column, Select, event, select
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.engine.result import Result, SimpleResultMetaData
 from sqlalchemy.orm import ORMExecuteState, RelationshipProperty, Session
@@ -62,18 +63,63 @@ MAX_BATCH = 1000  # members loaded at once: one IN list, one backend call
 
 @dataclass(frozen=True)
 class Plan:
-    """How one relationship reads through the cache."""
+    """How one relationship reads through the cache.
+
+    ``kind`` is ``"object"`` (many-to-one: the target's object key),
+    ``"listing"`` (one-to-many: the target's listing of ``remote``) or
+    ``"link"`` (many-to-many: the targets linked to the parent through the
+    ``secondary`` table, guarded by both tables' generations).
+    """
 
     prop: RelationshipProperty[Any]
     target: ModelInfo
-    local: str  # the parent's attribute holding the value that names the target
-    remote: str  # the target's column: its primary key (many-to-one) or the listing's column
-    listing: bool  # one-to-many: a list of targets from a listing; else one object or None
+    local: str  # the parent's attribute holding the value that names the targets
+    remote: str  # the target's column: its primary key, or the listing's column
+    kind: str
+    link: Column[Any] | None = None  # many-to-many: the secondary's column naming the parent
+    linked: Column[Any] | None = None  # many-to-many: the secondary's column naming the target
 
     def key(self, value: Any) -> str:
-        if self.listing:
+        if self.kind == "object":
+            return self.target.object_key(value)
+        if self.kind == "listing":
             return self.target.listing_key({self.remote: value})
-        return self.target.object_key(value)
+        return keys.listing_key(self.link.table.fullname, {self.link.name: value})  # type: ignore[union-attr]
+
+    def guards(self, key: str) -> list[str]:
+        if self.kind != "link":
+            return [keys.guard_key(key)]
+        tables = (self.link.table.fullname, self.target.table)  # type: ignore[union-attr]
+        return [keys.table_guard_key(table) for table in tables]
+
+    def canonical(self, value: Any, zones: bool) -> Any:
+        """``value`` as keys render it; ValueError if the cache cannot name it exactly."""
+        if self.kind == "link":
+            if type(value) not in (int, str):  # the secondary's column: plain keys only
+                raise ValueError(f"{value!r} is not a plain key")
+            return value
+        canonical = self.target.criterion(self.remote, value, zones)
+        if not self.target.representable(self.remote, canonical):
+            raise ValueError(f"{value!r} is out of the range of {self.target.name}.{self.remote}")
+        return canonical
+
+    def grouping(self, value: Any) -> Any:
+        """A row's value of the grouping column, as :meth:`canonical` renders it."""
+        return value if self.kind == "link" else self.target.coerce(self.remote, value)
+
+    def statement(self, values: list[Any]) -> Select[Any]:
+        """The rows of every value's targets, with the value last, in primary key order."""
+        target = self.target
+        pk = target.attributes[target.pk_index]
+        if self.kind != "link":
+            remote = target.attributes[target.index[self.remote]]
+            return select(*target.attributes, remote).where(remote.in_(values)).order_by(pk)
+        return (
+            select(*target.attributes, self.link)
+            .join(self.link.table, self.linked == target.columns[self.remote])  # type: ignore[union-attr]
+            .where(self.link.in_(values))  # type: ignore[union-attr]
+            .order_by(pk)
+        )
 
 
 _plans: dict[RelationshipProperty[Any], Plan | None] = {}
@@ -91,38 +137,68 @@ def _plan(prop: RelationshipProperty[Any]) -> Plan | None:
     if (
         prop.info.get("cache", True) is False
         or not cacheable(target_mapper.class_)
-        or prop.secondary is not None
-        or len(prop.local_remote_pairs) != 1
         or target_mapper.inherits is not None
         or len(target_mapper.polymorphic_map) > 1
-    ):
-        return None
-    ((local_column, remote_column),) = prop.local_remote_pairs
-    join = prop.primaryjoin
-    if not (
-        isinstance(join, BinaryExpression)
-        and join.operator is operators.eq
-        and {join.left, join.right} == {local_column, remote_column}
+        or not _in_pk_order(prop, info_for(target_mapper.class_))
     ):
         return None
     target = info_for(target_mapper.class_)
+    if target.pk is None or not target.pk_is_identity:
+        return None
+    if prop.secondary is not None:
+        return _link_plan(prop, target)
+    if len(prop.local_remote_pairs) != 1:
+        return None
+    ((local_column, remote_column),) = prop.local_remote_pairs
+    if not _equals(prop.primaryjoin, local_column, remote_column):
+        return None
     remote = target_mapper.get_property_by_column(remote_column).key
     local = prop.parent.get_property_by_column(local_column).key
-    if target.pk is None or remote not in target.columns:
+    if remote not in target.columns:
         return None
-    if prop.direction is MANYTOONE:
-        if not (target.pk_is_identity and remote == target.pk):
-            return None
-        return Plan(prop, target, local, remote, listing=False)
-    if prop.direction is ONETOMANY and remote != target.pk and _in_pk_order(prop, target):
-        return Plan(prop, target, local, remote, listing=True)
+    if prop.direction is MANYTOONE and remote == target.pk:
+        return Plan(prop, target, local, remote, "object")
+    if prop.direction is ONETOMANY and remote != target.pk:
+        return Plan(prop, target, local, remote, "listing")
     return None
+
+
+def _link_plan(prop: RelationshipProperty[Any], target: ModelInfo) -> Plan | None:
+    """Many-to-many through a plain ``secondary`` table: one column to each side."""
+    pairs = prop.local_remote_pairs
+    secondary = prop.secondary
+    if len(pairs) != 2 or prop.secondaryjoin is None:
+        return None
+    (parent_column, link), (target_column, linked) = pairs
+    if not (
+        link.table is secondary
+        and linked.table is secondary
+        and _equals(prop.primaryjoin, parent_column, link)
+        and _equals(prop.secondaryjoin, target_column, linked)
+    ):
+        return None
+    remote = prop.mapper.get_property_by_column(target_column).key
+    if remote != target.pk:
+        return None
+    local = prop.parent.get_property_by_column(parent_column).key
+    return Plan(prop, target, local, remote, "link", link, linked)
+
+
+def _equals(join: Any, one: Column[Any], other: Column[Any]) -> bool:
+    """Whether a join condition is exactly ``one == other``, with no other criterion."""
+    return (
+        isinstance(join, BinaryExpression)
+        and join.operator is operators.eq
+        and {join.left, join.right} == {one, other}
+    )
 
 
 def _in_pk_order(prop: RelationshipProperty[Any], target: ModelInfo) -> bool:
     """Listings are kept in primary key order: the relationship must ask for no other."""
     order = prop.order_by
-    return not order or (len(order) == 1 and order[0] is target.columns[target.pk])
+    if not order:
+        return True
+    return len(order) == 1 and target.pk is not None and order[0].compare(target.columns[target.pk])
 
 
 # -- groups ------------------------------------------------------------------
@@ -131,20 +207,21 @@ def _in_pk_order(prop: RelationshipProperty[Any], target: ModelInfo) -> bool:
 def remember(session: Session, objects: Sequence[Any]) -> None:
     """Record objects read together, so a lazy load on one of them loads all of them.
 
-    The session keeps the last few groups (strong references: a request's
-    session ends with it), so a group of 50 costs one dict, not 50 entries.
+    The session keeps the last few groups, by weak reference: the identity
+    map lets go of unreferenced objects, and so does a group.
     """
     if len(objects) > 1:
         groups = session.info.get(GROUPS)
         if groups is None:
             groups = session.info[GROUPS] = deque(maxlen=RECENT_GROUPS)
-        groups.append({id(obj): obj for obj in objects})
+        groups.append({id(obj): weakref.ref(obj) for obj in objects})
 
 
 def _group_of(session: Session, obj: Any) -> Iterable[Any]:
     for group in reversed(session.info.get(GROUPS, ())):
-        if group.get(id(obj)) is obj:
-            return group.values()
+        member = group.get(id(obj))
+        if member is not None and member() is obj:
+            return [o for o in (ref() for ref in group.values()) if o is not None]
     return (obj,)
 
 
@@ -217,7 +294,7 @@ def _unloaded_value(session: Session, plan: Plan, member: Any) -> Any:
     ):
         return _NOTHING
     value = member_state.dict.get(plan.local, _NOTHING)
-    return _NOTHING if value is None and not plan.listing else value
+    return _NOTHING if value is None and plan.kind == "object" else value
 
 
 def _attribute(plan: Plan, objects: list[Any]) -> Any:
@@ -252,17 +329,13 @@ class Batch:
         cannot name a row the way the cache does (then SQL answers)."""
         target, plan = self.target, self.plan
         zones = self.session.get_bind(mapper=target.mapper).dialect.name in ZONED_DIALECTS
-        canonical: dict[Any, Any] = {}
-        for value in values:
-            try:
-                canonical[value] = target.criterion(plan.remote, value, zones)
-            except (TypeError, ValueError):
-                return None
-            if not target.representable(plan.remote, canonical[value]):
-                return None
+        try:
+            canonical = {value: plan.canonical(value, zones) for value in values}
+        except (TypeError, ValueError):
+            return None
         named = {plan.key(c): c for c in canonical.values()}
         store = self.state.store(target.model.cache_label)
-        lookups = store.fetch([(key, [keys.guard_key(key)]) for key in named])
+        lookups = store.fetch([(key, plan.guards(key)) for key in named])
         rows: dict[Any, list[dict[str, Any]]] = {}
         misses: list[Lookup] = []
         for lookup in lookups:
@@ -278,7 +351,8 @@ class Batch:
             for lookup in misses:
                 found = missing.get(named[lookup.key], [])
                 rows[named[lookup.key]] = [dict(zip(target.keys, row)) for row in found]
-                saved.update(store.entry(lookup, found if plan.listing else (found[0] if found else None)))
+                data = (found[0] if found else None) if plan.kind == "object" else found
+                saved.update(store.entry(lookup, data))
             store.save(saved)
         attached = {c: [attach(self.session, target, r) for r in found] for c, found in rows.items()}
         remember(self.session, [obj for objects in attached.values() for obj in objects])
@@ -286,7 +360,7 @@ class Batch:
 
     def _rows(self, data: Any) -> list[dict[str, Any]] | None:
         """A hit's rows as column values by name, or None if the entry is not of our shape."""
-        if self.plan.listing:
+        if self.plan.kind != "object":
             return entries.rows(self.target, data)
         if data is None:
             return []
@@ -295,12 +369,7 @@ class Batch:
 
     def _select(self, values: list[Any]) -> dict[Any, list[list[Any]]]:
         """The rows of every missing value, in primary key order, by (canonical) value."""
-        target = self.target
-        remote = target.attributes[target.index[self.plan.remote]]
-        pk = target.attributes[target.pk_index]
-        stmt = select(*target.attributes).where(remote.in_(values)).order_by(pk)
         found: dict[Any, list[list[Any]]] = defaultdict(list)
-        position = target.index[self.plan.remote]
-        for row in self.session.execute(stmt):
-            found[target.coerce(self.plan.remote, row[position])].append(list(row))
+        for *row, value in self.session.execute(self.plan.statement(values)):
+            found[self.plan.grouping(value)].append(row)
         return found
