@@ -15,11 +15,15 @@ call is the loader's own.)
 When the identity map already holds the object, that object is returned,
 with any expired column refreshed from the cached values and the ``refresh``
 event fired for them, as a query refreshing it would.
+
+A listing attaches many rows at once (:func:`attach_all`): what does not
+change from row to row (the mapper, the identity map, whether anything
+listens to the events) is looked up once per call, not once per row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -30,35 +34,50 @@ from .mapping import ModelInfo
 
 def attach(session: Session, info: ModelInfo, values: Mapping[str, Any]) -> Any:
     """The session's object for ``values``, added to the session if new."""
-    identity = info.mapper.identity_key_from_primary_key(
-        [values[info.keys[i]] for i in info.identity_indexes]
-    )
-    existing = session.identity_map.get(identity)
-    if existing is not None:
-        refresh_expired(existing, values)
-        return existing
-    obj = info.mapper.class_manager.new_instance()
-    state = instance_state(obj)
-    state.dict.update(values)
-    state.key = identity
-    state.identity_token = identity[2]
-    state.session_id = session.hash_key
-    session.identity_map._add_unpresent(state, identity)
-    unloaded = info.unloaded
-    if len(values) < len(info.keys):
-        unloaded += tuple(k for k in info.keys if k not in values)
-    if unloaded:
-        state._expire_attributes(state.dict, unloaded)
-    if state.manager.dispatch.load:
-        state.manager.dispatch.load(state, None)
-    if session.dispatch.loaded_as_persistent:
-        session.dispatch.loaded_as_persistent(session, state)
-    return obj
+    return attach_all(session, info, (values,))[0]
+
+
+def attach_all(session: Session, info: ModelInfo, rows: Iterable[Mapping[str, Any]]) -> list[Any]:
+    """The session's objects for ``rows`` (column values by name), in order, each as :func:`attach`."""
+    identity_map = session.identity_map
+    mapper = info.mapper
+    identity_key, new_instance = mapper.identity_key_from_primary_key, mapper.class_manager.new_instance
+    load = mapper.class_manager.dispatch.load or None
+    loaded_as_persistent = session.dispatch.loaded_as_persistent or None
+    keys, pk_indexes, hash_key = info.keys, info.identity_indexes, session.hash_key
+    out = []
+    for values in rows:
+        identity = identity_key([values[keys[i]] for i in pk_indexes])
+        existing = identity_map.get(identity)
+        if existing is not None:
+            refresh_expired(existing, values)
+            out.append(existing)
+            continue
+        obj = new_instance()
+        state = instance_state(obj)
+        state.dict.update(values)
+        state.key = identity
+        state.identity_token = identity[2]
+        state.session_id = hash_key
+        identity_map._add_unpresent(state, identity)
+        unloaded = info.unloaded
+        if len(values) < len(keys):
+            unloaded += tuple(k for k in keys if k not in values)
+        if unloaded:
+            state._expire_attributes(state.dict, unloaded)
+        if load is not None:
+            load(state, None)
+        if loaded_as_persistent is not None:
+            loaded_as_persistent(session, state)
+        out.append(obj)
+    return out
 
 
 def refresh_expired(obj: Any, values: Mapping[str, Any]) -> None:
     """Fill the expired column attributes of ``obj`` from cached values."""
     state = instance_state(obj)
+    if not state.expired_attributes:
+        return
     refreshed = state.expired_attributes.intersection(values)
     if not refreshed:
         return

@@ -23,8 +23,10 @@ def object_values(info: ModelInfo, data: Any) -> dict[str, Any] | None:
     """
     if type(data) is not list or len(data) != len(info.keys):
         return None
-    values = dict(zip(info.keys, data))
-    return values if entity_values(info, values) else None
+    for i in info.identity_indexes:
+        if not _is_key_value(data[i]):
+            return None
+    return dict(zip(info.keys, data))
 
 
 def entity_values(info: ModelInfo, values: Any) -> bool:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
 from . import entries, keys
-from .attach import attach
+from .attach import attach, attach_all
 from .canonical import ZONED_DIALECTS
 from .extension import CachingState, current_state
 from .invalidation import written_tables
@@ -116,12 +116,9 @@ class Cache:
         listing = info.listing_key(criteria)
         stop = None if count is None else start + count
         key = keys.window_key(listing, start, stop, descending=order_by == "desc")
-        pk_attribute = info.attributes[info.pk_index]
-        order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
-        stmt = select(*info.attributes).filter_by(**criteria).order_by(order).offset(start).limit(count)
 
         def attached(rows: list[dict[str, Any]]) -> list[Any]:
-            objects = [attach(session, info, values) for values in rows]
+            objects = attach_all(session, info, rows)
             remember(session, objects)  # a lazy load on one of them loads it on all
             return objects
 
@@ -130,6 +127,10 @@ class Cache:
             return MISS if rows is None else attached(rows)
 
         def load() -> tuple[list[list[Any]], list[Any]]:
+            # built on a miss only: building a statement costs a hit as much as decoding its rows
+            pk_attribute = info.attributes[info.pk_index]
+            order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
+            stmt = select(*info.attributes).filter_by(**criteria).order_by(order).offset(start).limit(count)
             rows = [list(row) for row in session.execute(stmt)]
             return rows, attached([dict(zip(info.keys, row)) for row in rows])
 

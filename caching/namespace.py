@@ -10,6 +10,7 @@ ways and turns a glob over logical keys into the narrowest stored pattern.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from . import scan
 from .keys import GUARD_PREFIX, table_of
@@ -17,6 +18,7 @@ from .mapping import info_for, model_for_table
 
 _MODEL_PREFIX = re.compile(r"(?P<table>[^@:]+)@[0-9a-f]{8}:")
 _WILDCARD = re.compile(r"[*?]")
+MANGLED_KEPT = 8192  # stored keys remembered per namespace: the hot keys of a process
 
 
 class Namespace:
@@ -29,9 +31,11 @@ class Namespace:
         # stats and the log live beside the namespace, not in it: flushing a
         # region (everything under the prefix) leaves them alone
         self.meta_prefix = prefix.rstrip(":") + "#"
+        # every read mangles its keys: remember the hot ones rather than parse them again
+        self.mangle = lru_cache(maxsize=MANGLED_KEPT)(self._mangle)
 
-    def mangle(self, key: str) -> str:
-        """The stored key of a logical key (dogpile's ``key_mangler``)."""
+    def _mangle(self, key: str) -> str:
+        """The stored key of a logical key (dogpile's ``key_mangler``, as ``mangle``)."""
         table = table_of(key)
         if table is None:
             return self.prefix + key

@@ -45,7 +45,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression
 
 from . import entries, keys
-from .attach import attach
+from .attach import attach_all
 from .canonical import ZONED_DIALECTS
 from .invalidation import written_tables
 from .mapping import ModelInfo, cacheable, info_for
@@ -354,8 +354,12 @@ class Batch:
                 data = (found[0] if found else None) if plan.kind == "object" else found
                 saved.update(store.entry(lookup, data))
             store.save(saved)
-        attached = {c: [attach(self.session, target, r) for r in found] for c, found in rows.items()}
-        remember(self.session, [obj for objects in attached.values() for obj in objects])
+        objects = attach_all(self.session, target, [r for found in rows.values() for r in found])
+        remember(self.session, objects)
+        attached, start = {}, 0
+        for c, found in rows.items():
+            attached[c] = objects[start : start + len(found)]
+            start += len(found)
         return {value: attached[c] for value, c in canonical.items()}
 
     def _rows(self, data: Any) -> list[dict[str, Any]] | None:

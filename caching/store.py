@@ -4,7 +4,7 @@ Deleting keys after commit is not enough: a reader that loaded the old row
 just before a commit can write it back just after the delete. So every
 cached value is stored as ``[tokens, data]``, where ``tokens`` are the
 values its *guard* keys held when the reader started, read in the same
-``get_multi`` as the value itself, *before* the database read. A value is
+backend call as the value itself, *before* the database read. A value is
 served only while every guard still holds the token it was stored with.
 
 Writers delete the guards (with the values) after commit. A missing guard
@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dogpile.cache.api import NO_VALUE
-from dogpile.cache.region import CacheRegion
 from dogpile.util import NameRegistry
 
 from . import scan
+from .serialize import PlainRegion
 from .stats import uncounted
 
 log = logging.getLogger("caching")
@@ -63,7 +63,7 @@ class Store:
     def __init__(
         self,
         label: str,
-        region: CacheRegion,
+        region: PlainRegion,
         everything: str,
         on_bad_entry: Callable[[], None] = lambda: None,
     ) -> None:
@@ -128,9 +128,9 @@ class Store:
                 self._call("unlock", mutex.release)  # fails if the lock expired meanwhile
 
     def fetch(self, requests: Sequence[tuple[str, Sequence[str]]]) -> list[Lookup]:
-        """Read keys and their guards in one ``get_multi``."""
+        """Read keys and their guards in one backend call (:meth:`PlainRegion.get_payloads`)."""
         guards = list(dict.fromkeys(g for _, gs in requests for g in gs))
-        values = self._call("read", self.region.get_multi, [key for key, _ in requests] + guards)
+        values = self._call("read", self.region.get_payloads, [key for key, _ in requests] + guards)
         if values is None:
             return [Lookup(key, hit=False) for key, _ in requests]
         current = dict(zip(guards, values[len(requests) :]))
