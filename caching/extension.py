@@ -28,7 +28,7 @@ from flask import Flask, current_app, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import inspect
 
-from . import invalidation, keys, query, scan
+from . import invalidation, keys, query, relationships, scan
 from .changes import Change
 from .log import InvalidationLog
 from .mapping import info_for, model_for_table
@@ -73,6 +73,7 @@ class Caching:
         for engine in engines:
             invalidation.Invalidator(state).listen(engine)
         query.install(db)
+        relationships.install(db)
         if int(os.environ.get("WEB_CONCURRENCY", "1") or 1) > 1:
             state.warn_if_process_local()
         app.before_request(state.check_process_model)

@@ -178,6 +178,11 @@ def register(cls: type) -> None:
     _by_table.clear()
 
 
+def cacheable(cls: type) -> bool:
+    """Whether ``cls`` opted in with ``CacheableMixin``."""
+    return cls in _cacheable
+
+
 def model_for_table(table: str) -> type | None:
     """The cacheable model stored in ``table`` (schema-qualified: ``a.item``), if any."""
     if not _by_table and _cacheable:

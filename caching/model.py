@@ -34,6 +34,7 @@ from .extension import CachingState, current_state
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for, register
 from .query import FromCache
+from .relationships import remember
 from .store import MISS
 
 ORDERS = ("asc", "desc")
@@ -116,9 +117,14 @@ class Cache:
         stop = None if count is None else start + count
         key = keys.window_key(listing, start, stop, descending=order_by == "desc")
 
+        def attached(rows: list[dict[str, Any]]) -> list[Any]:
+            objects = attach_all(session, info, rows)
+            remember(session, objects)  # a lazy load on one of them loads it on all
+            return objects
+
         def use(data: Any) -> Any:
             rows = entries.rows(info, data)
-            return MISS if rows is None else attach_all(session, info, rows)
+            return MISS if rows is None else attached(rows)
 
         def load() -> tuple[list[list[Any]], list[Any]]:
             # built on a miss only: building a statement costs a hit as much as decoding its rows
@@ -126,7 +132,7 @@ class Cache:
             order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
             stmt = select(*info.attributes).filter_by(**criteria).order_by(order).offset(start).limit(count)
             rows = [list(row) for row in session.execute(stmt)]
-            return rows, attach_all(session, info, [dict(zip(info.keys, row)) for row in rows])
+            return rows, attached([dict(zip(info.keys, row)) for row in rows])
 
         return state.store(self.label).read_through(key, [keys.guard_key(listing)], load, use)
 

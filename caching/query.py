@@ -33,6 +33,7 @@ from . import entries, keys
 from .attach import attach
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for
+from .relationships import remember
 from .serialize import EntityRef
 from .store import MISS
 
@@ -164,7 +165,7 @@ def _load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
         attributes = frozen._attributes
         payload = {
             "shape": reads.shape,
-            "keys": list(frozen.metadata.keys),
+            "keys": list(frozen.metadata._keys),  # with None for an unnamed column
             "single": bool(attributes.get("is_single_entity")),
             "filtered": bool(attributes.get("filtered")),
             "rows": [list(r) if isinstance(r, Row) else [r] for r in frozen.data],
@@ -185,7 +186,7 @@ def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) ->
     attributes = {"is_single_entity": payload.get("single"), "filtered": payload.get("filtered")}
     if not (
         type(result_keys) is list
-        and all(type(k) is str for k in result_keys)
+        and all(k is None or type(k) is str for k in result_keys)
         and type(rows) is list
         and all(type(flag) is bool for flag in attributes.values())
     ):
@@ -194,6 +195,8 @@ def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) ->
     if None in checked:
         return None
     built = [tuple(_build(session, cell) for cell in row) for row in checked]
+    for column in range(len(result_keys)):  # objects read together: a lazy load on one loads all
+        remember(session, [b[column] for c, b in zip(checked, built) if isinstance(c[column], _Instance)])
     result = IteratorResult(SimpleResultMetaData(result_keys), iter(built))
     result._attributes = result._attributes.union(attributes)
     return result

@@ -1,7 +1,7 @@
 """``FromCache``: any ORM statement's result through a region."""
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from caching import FromCache
 from caching.mapping import info_for
@@ -122,3 +122,17 @@ def test_entries_of_an_older_model_shape_are_misses(users, sql, monkeypatch):
 def test_unknown_region_is_a_clear_error(users):
     with pytest.raises(ValueError, match=r"unknown cache region 'nowhere'; configured: default"):
         db.session.scalars(select(User).options(FromCache("nowhere"))).all()
+
+
+def test_a_legacy_count_query_with_an_unnamed_column_is_served_from_the_cache(users, sql):
+    """Flask-Admin counts with ``session.query(func.count("*"))``: a result column without a name."""
+
+    def count_views_3():
+        query = db.session.query(func.count("*")).select_from(User).filter(User.views == 3)
+        return query.options(FromCache("default")).scalar()
+
+    assert count_views_3() == 5
+    fresh_session()
+    sql.reset()
+    assert count_views_3() == 5
+    assert len(sql) == 0

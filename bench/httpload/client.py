@@ -18,7 +18,7 @@ from typing import Any
 
 TIMEOUT = 10.0
 SESSION_COOKIE = "session"
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -42,7 +42,7 @@ def log_in(base_url: str, username: str, password: str) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
     with opener.open(f"{base_url}/admin/login", timeout=TIMEOUT) as response:
-        match = _CSRF.search(response.read().decode())
+        match = CSRF.search(response.read().decode())
     if match is None:
         raise RuntimeError("no csrf_token field on /admin/login")
     form = {"username": username, "password": password, "csrf_token": match.group(1)}

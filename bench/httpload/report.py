@@ -43,7 +43,31 @@ def _ms(value: float | None) -> str:
 
 def http_section(run: HttpRun) -> str:
     """The whole section: setup, results table, then what limits each page."""
-    return "\n".join([*_intro(run), "", *_table(run), "", *_limits(run)])
+    return "\n".join([*_intro(run), "", *_table(run), "", *_modelled(run), "", *_limits(run)])
+
+
+ROUND_TRIPS_MS = (0.2, 0.5, 1.0)
+
+
+def _modelled(run: HttpRun) -> Iterator[str]:
+    """Each page's latency with the database and Redis on other hosts, from exact counts."""
+    yield "### Modelled latency on a network"
+    yield ""
+    yield (
+        "Loopback hides the network, which is where a cache saves most. Each page's warm view was counted "
+        "exactly in process (SQL statements, cache backend calls: `bench/httpload/counts.py`), and its "
+        f"latency modelled as the CPU per request above + (statements + calls) {TIMES} one round trip, for "
+        "round trips of " + ", ".join(f"{rtt:g}" for rtt in ROUND_TRIPS_MS) + " ms to PostgreSQL and Redis."
+    )
+    yield ""
+    header = " | ".join(f"ms at {rtt:g} ms" for rtt in ROUND_TRIPS_MS)
+    yield f"| page | caching | CPU ms | SQL statements | cache calls | {header} |"
+    yield "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in ROUND_TRIPS_MS) + " |"
+    for r in _ordered(run):
+        modelled = " | ".join(_ms(r.modelled_ms(rtt)) for rtt in ROUND_TRIPS_MS)
+        cells = [f"`{r.page.path}`", "on" if r.cache else "off", _ms(r.total_cpu_ms)]
+        cells += [str(r.sql_per_view), str(r.calls_per_view), modelled]
+        yield "| " + " | ".join(cells) + " |"
 
 
 def _ordered(run: HttpRun) -> list[PageRun]:

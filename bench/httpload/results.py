@@ -36,12 +36,26 @@ class Page:
 
 PAGES = (
     Page("demo listing", "/demo/", "every user, `User.cache.filter()`", login=False),
+    Page("demo user", "/demo/users/7/", "one user, `User.cache.get(7)`", login=True),
+    Page(
+        "users with addresses",
+        "/demo/addresses/",
+        "every user (`FromCache`, `selectinload` without the cache) and `user.addresses` through the cache",
+        login=True,
+    ),
     Page(
         "admin list",
         "/admin/user/",
         "a page of 20, `User.cache.filter(offset, limit)` and `User.cache.count()`",
         login=True,
     ),
+    Page(
+        "admin search",
+        "/admin/user/?search=a&sort=1",
+        "a search sorted by email, and its count, `FromCache`",
+        login=True,
+    ),
+    Page("admin edit", "/admin/user/edit/?id=7", "a user's form, its addresses and choices", login=True),
 )
 
 
@@ -71,6 +85,14 @@ class PageRun:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     redis_commands: int = 0
     profile: WorkerProfile | None = None
+    sql_per_view: int | None = None  # warm, exact (see counts.py)
+    calls_per_view: int | None = None
+
+    def modelled_ms(self, round_trip_ms: float) -> float | None:
+        """Latency with the database and Redis ``round_trip_ms`` away: CPU + round trips."""
+        if self.sql_per_view is None or self.calls_per_view is None:
+            return None
+        return self.total_cpu_ms + (self.sql_per_view + self.calls_per_view) * round_trip_ms
 
     @property
     def mode(self) -> str:

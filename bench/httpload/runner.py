@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from . import costs, spy, wrk
+from . import costs, counts, spy, wrk
 from .client import fetch, log_in
 from .results import PAGES, POSTGRES, REDIS, WORKER, HttpBudget, HttpRun, Page, PageRun
 from .server import ADMIN, WORKERS, Gunicorn, Services, drop_tables, seed
@@ -71,6 +71,7 @@ def run_http(budget: HttpBudget, workdir: Path) -> tuple[HttpRun | None, list[st
                 page_runs = {cache: PageRun(page, cache) for cache in servers}
                 _measure(servers, cookies, page_runs, services, budget)
                 for cache, page_run in page_runs.items():
+                    page_run.sql_per_view, page_run.calls_per_view = counts.per_view(services, page, cache)
                     notes += _profile(servers[cache], cookies[cache], page_run, budget, workdir)
                     _check(servers[cache], page, cookies[cache])
                     run.runs.append(page_run)

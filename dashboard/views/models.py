@@ -11,10 +11,12 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.model.template import LinkRowAction
 from sqlalchemy import String, Text
 from werkzeug.wrappers import Response
 
+from caching import FromCache
 from caching.mapping import info_for
 from caching.preview import keys_for_update
 
@@ -25,12 +27,28 @@ MAX_PAGE = 10**6  # beyond this a page number is noise, and its OFFSET could ove
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula
 
 
+class CachedChoices(AdminModelConverter):
+    """Relationship fields whose choices are read through the cache, as the list is."""
+
+    def _model_select_field(self, prop: Any, multiple: Any, remote_model: type, **kwargs: Any) -> Any:
+        if "query_factory" not in kwargs and hasattr(remote_model, "cache"):
+            kwargs["query_factory"] = lambda: self.view.cached_query(remote_model)
+        return super()._model_select_field(prop, multiple, remote_model, **kwargs)
+
+
 class CachedModelView(AdminAccess, ModelView):
     """List, search, filter, sort, page, create, edit, delete and export a cached model.
 
-    Deletes, one or in bulk, go through the ORM so that invalidation fires;
-    the edit form previews the keys a save would flush.
+    Every read goes through the cache: the default page and its count read
+    the model's listing (``Model.cache``); a search, a sort or a filter, and
+    their counts, load ``FromCache`` (guarded by the tables they read); the
+    details and edit pages read the object key, and relationship choices and
+    values come from the cache too. A warm page runs no SQL. Deletes, one or
+    in bulk, go through the ORM so that invalidation fires; the edit form
+    previews the keys a save would flush.
     """
+
+    model_form_converter = CachedChoices
 
     can_export = True
     export_types = ["csv"]
@@ -55,12 +73,25 @@ class CachedModelView(AdminAccess, ModelView):
         self._db = db
         super().__init__(model, db, **kwargs)
 
+    def get_query(self) -> Any:
+        return super().get_query().options(FromCache(self.model.cache.label))
+
+    def cached_query(self, model: type) -> Any:
+        """All objects of a cacheable ``model``, loaded ``FromCache``: a relationship's choices."""
+        return self._db.session.query(model).options(FromCache(model.cache.label))
+
+    def get_count_query(self) -> Any:
+        return super().get_count_query().options(FromCache(self.model.cache.label))
+
     def get_one(self, id: Any) -> Any:
-        """The object, or None for an id that is not one (no 500 on a bad URL)."""
-        if len(info_for(self.model).identity_indexes) != 1:
+        """The object, from the cache, or None for an id that is not one (no 500 on a bad URL)."""
+        info = info_for(self.model)
+        if len(info.identity_indexes) != 1:
             return super().get_one(id)
         pk = self._pk_value(id)
-        return None if pk is None else self._db.session.get(self.model, pk)
+        if pk is None:
+            return None
+        return self.model.cache.get(pk) if info.pk_is_identity else self._db.session.get(self.model, pk)
 
     def get_list(
         self,
@@ -72,8 +103,9 @@ class CachedModelView(AdminAccess, ModelView):
         execute: bool = True,
         page_size: int | None = None,
     ) -> Any:
-        """The default page (primary key order, no search or filter) reads through the
-        cache; anything else queries the database. A negative page number in the URL
+        """The default page (primary key order, no search or filter) is a window of the
+        model's listing; anything else is Flask-Admin's query, loaded ``FromCache`` (see
+        :meth:`get_query`). A negative page number in the URL
         reads as the first page, a huge one as the last possible; ``page_size`` 0 (the
         CSV export's) means every row."""
         page = min(max(page or 0, 0), MAX_PAGE)

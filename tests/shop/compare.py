@@ -74,6 +74,29 @@ def count(model: type, **criteria: Any) -> Read:
     )
 
 
+def related(model: type, attribute: str) -> Read:
+    """``attribute`` of every object ``model.cache.filter()`` lists (lazy loads through the
+    cache, batched) against the same lazy loads in a plain session. A relationship with no
+    ``order_by`` has no order: both sides are compared in primary key order."""
+    pk = getattr(model, model.cache.info.pk)
+    ordered = bool(getattr(model, attribute).property.order_by)
+
+    def values(objects: Sequence[Any]) -> list[Any]:
+        out = []
+        for obj in objects:
+            value = getattr(obj, attribute)
+            if isinstance(value, list) and not ordered:
+                value = sorted(value, key=lambda o: inspect(o).identity)
+            out.append(snapshot(value))
+        return out
+
+    return Read(
+        f"{model.__name__}.{attribute} of every {model.__name__}",
+        lambda: values(model.cache.filter()),
+        lambda session: values(session.scalars(select(model).order_by(pk), execution_options=FRESH).all()),
+    )
+
+
 def statement(stmt: Select[Any], name: str | None = None) -> Read:
     """``session.execute(stmt)`` with and without ``FromCache``: keys and rows."""
     return Read(

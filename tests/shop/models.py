@@ -86,6 +86,7 @@ class Customer(CacheableMixin, db.Model):
         back_populates="customer", cascade="all, delete-orphan", order_by="Order.id"
     )
     addresses = relationship("ShippingAddress", backref="customer", cascade="all, delete-orphan")
+    biggest_orders: Mapped[list[Order]] = relationship(order_by="Order.total.desc()", viewonly=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

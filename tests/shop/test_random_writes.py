@@ -30,7 +30,16 @@ from sqlalchemy.exc import IntegrityError, SAWarning
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
-from tests.shop.compare import Read, assert_matches_database, count, get, listing, statement, table_columns
+from tests.shop.compare import (
+    Read,
+    assert_matches_database,
+    count,
+    get,
+    listing,
+    related,
+    statement,
+    table_columns,
+)
 from tests.shop.models import (
     Customer,
     ItemA,
@@ -85,6 +94,16 @@ STATEMENTS = (
     statement(select(Tag).order_by(Tag.id)),
     statement(select(Tag.id, Tag.name).order_by(Tag.id)),
 )
+# lazy loads through the cache: one-to-many by a listing, many-to-one by an object key,
+# many-to-many (left to SQL) alongside
+RELATIONSHIPS = (
+    related(Customer, "orders"),
+    related(Customer, "addresses"),
+    related(Order, "lines"),
+    related(Order, "customer"),
+    related(ShippingAddress, "customer"),
+    related(Post, "tags"),
+)
 # a write that lost a race with the other session is rolled back, as the app would
 CONFLICTS = (StaleDataError, ObjectDeletedError, IntegrityError, SAWarning)
 
@@ -130,6 +149,12 @@ class ShopMachine(RuleBasedStateMachine):
     @rule(customer=few(4))
     def a_reads_customer_through_the_cache(self, customer: int) -> None:
         self.keep("A", Customer.cache.get(customer))
+
+    @rule()
+    def a_reads_customers_orders_and_addresses_through_the_cache(self) -> None:
+        for customer in Customer.cache.filter():
+            assert all(order.customer_id == customer.id for order in customer.orders)
+            assert all(address.customer_id == customer.id for address in customer.addresses)
 
     @rule(order=few(6))
     def a_reads_order_lines_through_the_cache(self, order: int) -> None:
@@ -345,7 +370,7 @@ class ShopMachine(RuleBasedStateMachine):
                         self.seen[model, ",".join(sorted(column_set))].add(
                             tuple(values[c] for c in sorted(column_set))
                         )
-        out: list[Read] = list(STATEMENTS)
+        out: list[Read] = [*STATEMENTS, *RELATIONSHIPS]
         for model in MODELS:
             out += [listing(model), count(model), listing(model, order_by="desc", offset=1, limit=2)]
             out += [get(model, pk) for pk in sorted(self.pks[model])]

@@ -1,0 +1,379 @@
+"""Lazy loads of relationships through the cache, batched.
+
+Touching ``address.user`` or ``user.addresses`` on an object that has not
+loaded it makes SQLAlchemy's lazy loader run a SELECT. A ``do_orm_execute``
+hook answers that SELECT from the cache when the relationship is one the
+cache holds exactly, reading the entries ``Model.cache`` reads:
+
+- many-to-one to a cacheable model by its primary key (``address.user``):
+  the object key ``user.id[4]``, as ``User.cache.get(4)``;
+- one-to-many to a cacheable model by one column, in primary key order
+  (``user.addresses``): the listing ``address.user_id=4[all]``, as
+  ``Address.cache.filter(user_id=4)``.
+
+So their invalidation is the write side's, unchanged: a write to an address
+flushes its listings under its old and new ``user_id``. Anything else (a
+``secondary`` table, an extra join condition, another order, inheritance,
+loader options on the parent) is left to SQL, as are loads while the
+session holds uncommitted writes. ``relationship(..., info={"cache": False})``
+opts one out.
+
+Unlike SQLAlchemy's ``RelationshipCache`` example, loads are batched, as
+``selectinload`` batches them but only on access: objects read together (a
+cached listing, a ``FromCache`` result, one batch of this module) form a
+group, and the first lazy load of a relationship on one member loads it on
+every member that has not: all their keys in one backend call, every miss
+in one SQL statement (``IN``), stored in one more call. A page listing 50
+users and their addresses makes two backend calls, not 100.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Column, Select, event, select
+from sqlalchemy.engine import IteratorResult
+from sqlalchemy.engine.result import Result, SimpleResultMetaData
+from sqlalchemy.orm import ORMExecuteState, RelationshipProperty, Session
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression
+
+from . import entries, keys
+from .attach import attach_all
+from .canonical import ZONED_DIALECTS
+from .invalidation import written_tables
+from .mapping import ModelInfo, cacheable, info_for
+from .store import Lookup
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+
+    from .extension import CachingState
+
+GROUPS = "caching.groups"
+RECENT_GROUPS = 16  # groups a session remembers: a page's listings, not a script's history
+MAX_BATCH = 1000  # members loaded at once: one IN list, one backend call
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one relationship reads through the cache.
+
+    ``kind`` is ``"object"`` (many-to-one: the target's object key),
+    ``"listing"`` (one-to-many: the target's listing of ``remote``) or
+    ``"link"`` (many-to-many: the targets linked to the parent through the
+    ``secondary`` table, guarded by both tables' generations).
+    """
+
+    prop: RelationshipProperty[Any]
+    target: ModelInfo
+    local: str  # the parent's attribute holding the value that names the targets
+    remote: str  # the target's column: its primary key, or the listing's column
+    kind: str
+    link: Column[Any] | None = None  # many-to-many: the secondary's column naming the parent
+    linked: Column[Any] | None = None  # many-to-many: the secondary's column naming the target
+
+    def key(self, value: Any) -> str:
+        if self.kind == "object":
+            return self.target.object_key(value)
+        if self.kind == "listing":
+            return self.target.listing_key({self.remote: value})
+        return keys.listing_key(self.link.table.fullname, {self.link.name: value})  # type: ignore[union-attr]
+
+    def guards(self, key: str) -> list[str]:
+        if self.kind != "link":
+            return [keys.guard_key(key)]
+        tables = (self.link.table.fullname, self.target.table)  # type: ignore[union-attr]
+        return [keys.table_guard_key(table) for table in tables]
+
+    def canonical(self, value: Any, zones: bool) -> Any:
+        """``value`` as keys render it; ValueError if the cache cannot name it exactly."""
+        if self.kind == "link":
+            if type(value) not in (int, str):  # the secondary's column: plain keys only
+                raise ValueError(f"{value!r} is not a plain key")
+            return value
+        canonical = self.target.criterion(self.remote, value, zones)
+        if not self.target.representable(self.remote, canonical):
+            raise ValueError(f"{value!r} is out of the range of {self.target.name}.{self.remote}")
+        return canonical
+
+    def grouping(self, value: Any) -> Any:
+        """A row's value of the grouping column, as :meth:`canonical` renders it."""
+        return value if self.kind == "link" else self.target.coerce(self.remote, value)
+
+    def statement(self, values: list[Any]) -> Select[Any]:
+        """The rows of every value's targets, with the value last, in primary key order."""
+        target = self.target
+        pk = target.attributes[target.pk_index]
+        if self.kind != "link":
+            remote = target.attributes[target.index[self.remote]]
+            return select(*target.attributes, remote).where(remote.in_(values)).order_by(pk)
+        return (
+            select(*target.attributes, self.link)
+            .join(self.link.table, self.linked == target.columns[self.remote])  # type: ignore[union-attr]
+            .where(self.link.in_(values))  # type: ignore[union-attr]
+            .order_by(pk)
+        )
+
+
+_plans: dict[RelationshipProperty[Any], Plan | None] = {}
+
+
+def plan_for(prop: RelationshipProperty[Any]) -> Plan | None:
+    """The relationship's :class:`Plan`, or None if the cache cannot answer its loads exactly."""
+    if prop not in _plans:
+        _plans[prop] = _plan(prop)
+    return _plans[prop]
+
+
+def _plan(prop: RelationshipProperty[Any]) -> Plan | None:
+    target_mapper = prop.mapper
+    if (
+        prop.info.get("cache", True) is False
+        or not cacheable(target_mapper.class_)
+        or target_mapper.inherits is not None
+        or len(target_mapper.polymorphic_map) > 1
+        or not _in_pk_order(prop, info_for(target_mapper.class_))
+    ):
+        return None
+    target = info_for(target_mapper.class_)
+    if target.pk is None or not target.pk_is_identity:
+        return None
+    if prop.secondary is not None:
+        return _link_plan(prop, target)
+    if len(prop.local_remote_pairs) != 1:
+        return None
+    ((local_column, remote_column),) = prop.local_remote_pairs
+    if not _equals(prop.primaryjoin, local_column, remote_column):
+        return None
+    remote = target_mapper.get_property_by_column(remote_column).key
+    local = prop.parent.get_property_by_column(local_column).key
+    if remote not in target.columns:
+        return None
+    if prop.direction is MANYTOONE and remote == target.pk:
+        return Plan(prop, target, local, remote, "object")
+    if prop.direction is ONETOMANY and remote != target.pk:
+        return Plan(prop, target, local, remote, "listing")
+    return None
+
+
+def _link_plan(prop: RelationshipProperty[Any], target: ModelInfo) -> Plan | None:
+    """Many-to-many through a plain ``secondary`` table: one column to each side."""
+    pairs = prop.local_remote_pairs
+    secondary = prop.secondary
+    if len(pairs) != 2 or prop.secondaryjoin is None:
+        return None
+    (parent_column, link), (target_column, linked) = pairs
+    if not (
+        link.table is secondary
+        and linked.table is secondary
+        and _equals(prop.primaryjoin, parent_column, link)
+        and _equals(prop.secondaryjoin, target_column, linked)
+    ):
+        return None
+    remote = prop.mapper.get_property_by_column(target_column).key
+    if remote != target.pk:
+        return None
+    local = prop.parent.get_property_by_column(parent_column).key
+    return Plan(prop, target, local, remote, "link", link, linked)
+
+
+def _equals(join: Any, one: Column[Any], other: Column[Any]) -> bool:
+    """Whether a join condition is exactly ``one == other``, with no other criterion."""
+    return (
+        isinstance(join, BinaryExpression)
+        and join.operator is operators.eq
+        and {join.left, join.right} == {one, other}
+    )
+
+
+def _in_pk_order(prop: RelationshipProperty[Any], target: ModelInfo) -> bool:
+    """Listings are kept in primary key order: the relationship must ask for no other."""
+    order = prop.order_by
+    if not order:
+        return True
+    return len(order) == 1 and target.pk is not None and order[0].compare(target.columns[target.pk])
+
+
+# -- groups ------------------------------------------------------------------
+
+
+def remember(session: Session, objects: Sequence[Any]) -> None:
+    """Record objects read together, so a lazy load on one of them loads all of them.
+
+    The session keeps the last few groups, by weak reference: the identity
+    map lets go of unreferenced objects, and so does a group.
+    """
+    if len(objects) > 1:
+        groups = session.info.get(GROUPS)
+        if groups is None:
+            groups = session.info[GROUPS] = deque(maxlen=RECENT_GROUPS)
+        groups.append({id(obj): weakref.ref(obj) for obj in objects})
+
+
+def _group_of(session: Session, obj: Any) -> Iterable[Any]:
+    for group in reversed(session.info.get(GROUPS, ())):
+        member = group.get(id(obj))
+        if member is not None and member() is obj:
+            return [o for o in (ref() for ref in group.values()) if o is not None]
+    return (obj,)
+
+
+# -- the hook ----------------------------------------------------------------
+
+_installed: set[int] = set()
+
+
+def install(db: SQLAlchemy) -> None:
+    if id(db) not in _installed:
+        _installed.add(id(db))
+        event.listen(db.session, "do_orm_execute", _lazy_load_from_cache)
+
+
+def _lazy_load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
+    from .extension import state_or_none
+
+    if not orm_context.is_select:
+        return None
+    parent = orm_context.lazy_loaded_from
+    if parent is None:
+        return None
+    path = orm_context.loader_strategy_path
+    prop = path[-1] if path else None
+    plan = plan_for(prop) if isinstance(prop, RelationshipProperty) else None
+    state = state_or_none()
+    session = orm_context.session
+    parameters = orm_context.parameters
+    if (
+        plan is None
+        or state is None
+        or not state.enabled
+        or orm_context.statement._with_options  # loader options travel with the parent: leave them to SQL
+        or type(parameters) is not dict
+        or len(parameters) != 1
+        or plan.target.table in written_tables(session)
+        or session.new
+        or session.dirty
+        or session.deleted
+    ):
+        return None
+    (value,) = parameters.values()
+    owner = parent.obj()
+    batch = Batch(state, session, plan)
+    members = [(owner, value)]
+    for member in _group_of(session, owner):
+        if member is not owner and len(members) < MAX_BATCH:
+            sibling_value = _unloaded_value(session, plan, member)
+            if sibling_value is not _NOTHING:
+                members.append((member, sibling_value))
+    loaded = batch.load({v for _, v in members})
+    if loaded is None:
+        return None
+    for member, member_value in members[1:]:
+        set_committed_value(member, plan.prop.key, _attribute(plan, loaded[member_value]))
+    return _result(plan, loaded[value])
+
+
+_NOTHING = object()
+
+
+def _unloaded_value(session: Session, plan: Plan, member: Any) -> Any:
+    """The value naming ``member``'s targets, if it has not loaded the relationship, else ``_NOTHING``."""
+    member_state = instance_state(member)
+    if (
+        member_state.session_id != session.hash_key
+        or member_state.key is None
+        or plan.prop.key in member_state.dict
+        or plan.prop.parent not in member_state.mapper.iterate_to_root()
+    ):
+        return _NOTHING
+    value = member_state.dict.get(plan.local, _NOTHING)
+    return _NOTHING if value is None and plan.kind == "object" else value
+
+
+def _attribute(plan: Plan, objects: list[Any]) -> Any:
+    if plan.prop.uselist:
+        return list(objects)
+    return objects[0] if objects else None
+
+
+def _result(plan: Plan, objects: list[Any]) -> Result[Any]:
+    """What the lazy loader expects from its SELECT: one entity per row."""
+    metadata = SimpleResultMetaData([plan.target.name], _create_unique_filters=lambda result: [id])
+    result = IteratorResult(metadata, iter([(obj,) for obj in objects]))
+    result._attributes = result._attributes.union({"is_single_entity": True, "filtered": False})
+    return result
+
+
+# -- one batch ---------------------------------------------------------------
+
+
+class Batch:
+    """Load one relationship's targets for many values: one backend read, one SQL
+    statement for every miss (after its guards are armed), one backend write."""
+
+    def __init__(self, state: CachingState, session: Session, plan: Plan) -> None:
+        self.state = state
+        self.session = session
+        self.plan = plan
+        self.target = plan.target
+
+    def load(self, values: set[Any]) -> dict[Any, list[Any]] | None:
+        """Each value's target objects, attached to the session, or None if a value
+        cannot name a row the way the cache does (then SQL answers)."""
+        target, plan = self.target, self.plan
+        zones = self.session.get_bind(mapper=target.mapper).dialect.name in ZONED_DIALECTS
+        try:
+            canonical = {value: plan.canonical(value, zones) for value in values}
+        except (TypeError, ValueError):
+            return None
+        named = {plan.key(c): c for c in canonical.values()}
+        store = self.state.store(target.model.cache_label)
+        lookups = store.fetch([(key, plan.guards(key)) for key in named])
+        rows: dict[Any, list[dict[str, Any]]] = {}
+        misses: list[Lookup] = []
+        for lookup in lookups:
+            found = self._rows(lookup.data) if lookup.hit else None
+            if found is None:
+                misses.append(lookup)
+            else:
+                rows[named[lookup.key]] = found
+        if misses:
+            store.arm(misses)  # before the database read: a commit meanwhile voids what we store
+            missing = self._select([named[lookup.key] for lookup in misses])
+            saved: dict[str, Any] = {}
+            for lookup in misses:
+                found = missing.get(named[lookup.key], [])
+                rows[named[lookup.key]] = [dict(zip(target.keys, row)) for row in found]
+                data = (found[0] if found else None) if plan.kind == "object" else found
+                saved.update(store.entry(lookup, data))
+            store.save(saved)
+        objects = attach_all(self.session, target, [r for found in rows.values() for r in found])
+        remember(self.session, objects)
+        attached, start = {}, 0
+        for c, found in rows.items():
+            attached[c] = objects[start : start + len(found)]
+            start += len(found)
+        return {value: attached[c] for value, c in canonical.items()}
+
+    def _rows(self, data: Any) -> list[dict[str, Any]] | None:
+        """A hit's rows as column values by name, or None if the entry is not of our shape."""
+        if self.plan.kind != "object":
+            return entries.rows(self.target, data)
+        if data is None:
+            return []
+        values = entries.object_values(self.target, data)
+        return None if values is None else [values]
+
+    def _select(self, values: list[Any]) -> dict[Any, list[list[Any]]]:
+        """The rows of every missing value, in primary key order, by (canonical) value."""
+        found: dict[Any, list[list[Any]]] = defaultdict(list)
+        for *row, value in self.session.execute(self.plan.statement(values)):
+            found[self.plan.grouping(value)].append(row)
+        return found
