@@ -346,7 +346,8 @@ class Batch:
                 rows[named[lookup.key]] = found
         if misses:
             store.arm(misses)  # before the database read: a commit meanwhile voids what we store
-            missing = self._select([named[lookup.key] for lookup in misses])
+            with store.loading([lookup.key for lookup in misses]):
+                missing = self._select([named[lookup.key] for lookup in misses])
             saved: dict[str, Any] = {}
             for lookup in misses:
                 found = missing.get(named[lookup.key], [])

@@ -228,3 +228,14 @@ def test_objects_read_by_plain_queries_load_their_relationships_through_the_cach
     sql.reset()
     assert page(users) == EXPECTED
     assert len(sql) == 0
+
+
+def test_a_batch_of_relationship_misses_is_timed_for_the_stats(people, app):
+    """What a hit saves: the batch's one statement, shared by the listings it loaded."""
+    stats = app.extensions["caching"].stats["default"]
+    stats.reset()
+    page(User.cache.filter())
+    shapes = {(row["table"], row["kind"]): row for row in stats.snapshot()["shapes"]}
+    addresses = shapes["address", "listing"]
+    assert (addresses["misses"], addresses["loads"]) == (6, 6)
+    assert addresses["load_s"] > 0
