@@ -14,6 +14,7 @@ SAMPLE_ARGS = {
     "label": "default",
     "views": "3",
     "user_id": "1",
+    "entry_id": "0123456789ab",
 }
 
 
