@@ -135,8 +135,10 @@ class CachedModelView(AdminAccess, ModelView):
         values = {k: v for k, v in request.args.items() if k not in PREVIEW_EXCLUDE and k != "id"}
         form_class = self._create_form_class if obj is None else self._edit_form_class
         form = form_class(MultiDict(values), obj=obj)
-        if not form.validate():
-            errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+        form.validate()
+        # the fields sent (a browser sends them all); one left out keeps its value
+        errors = {name: [str(e) for e in errs] for name, errs in form.errors.items() if name in values}
+        if errors:
             return jsonify(keys=[], errors=errors)
         keys = keys_for_insert(self.model, values) if obj is None else keys_for_update(obj, values)
         return jsonify(keys=keys)
