@@ -6,7 +6,8 @@ import pytest
 
 from tests.dashboard_helpers import csrf_token, post
 
-PUBLIC = {"/admin/login", "/demo/", "/demo/views/<int:views>/", "/demo/users/<int:user_id>/", "/"}
+PUBLIC = {"/admin/login", "/admin/favicon.ico", "/favicon.ico", "/demo/", "/"}
+PUBLIC |= {"/demo/views/<int:views>/", "/demo/users/<int:user_id>/"}
 SAMPLE_ARGS = {
     "export_type": "csv",
     "model": "User",

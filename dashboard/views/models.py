@@ -47,6 +47,7 @@ class CachedModelView(AdminAccess, ModelView):
         ]
         self.column_filters = [k for k in info.keys if k != info.pk and _filterable(info.columns[k])]
         self.column_default_sort = info.pk
+        self.column_export_exclude_list = [info.pk]  # the export's columns stay what they were
         self.form_columns = form_columns(model)
         related = [r.mapper.class_ for r in inspect(model).relationships]
         self.column_type_formatters = {
