@@ -49,6 +49,7 @@ class CachedModelView(AdminAccess, ModelView):
         self.column_default_sort = info.pk
         self.column_export_exclude_list = [info.pk]  # the export's columns stay what they were
         self.form_columns = form_columns(model)
+        self.column_list = [info.pk, *(c for c in self.form_columns if not _is_collection(model, c))]
         related = [r.mapper.class_ for r in inspect(model).relationships]
         self.column_type_formatters = {
             **ModelView.column_type_formatters,
@@ -146,18 +147,20 @@ class CachedModelView(AdminAccess, ModelView):
 
 
 def form_columns(model: type) -> list[str]:
-    """The model's own columns in table order (not its primary key nor foreign keys,
-    which Flask-Admin edits through their relationship), then its relationships."""
+    """The model's columns in table order, a foreign key as its many-to-one relationship
+    (the select of related objects), without the primary key; collections last."""
     mapper = inspect(model)
-    columns = [
-        prop.key
-        for prop in mapper.column_attrs
-        if len(prop.columns) == 1
-        and prop.columns[0].table is not None
-        and not prop.columns[0].primary_key
-        and not prop.columns[0].foreign_keys
-    ]
-    return columns + [r.key for r in mapper.relationships]
+    by_column = {}
+    for rel in mapper.relationships:
+        if rel.direction.name == "MANYTOONE" and len(rel.local_columns) == 1:
+            by_column[next(iter(rel.local_columns))] = rel.key
+    names = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if len(prop.columns) == 1 and column.table is not None and not column.primary_key:
+            name = by_column.get(column, None if column.foreign_keys else prop.key)
+            names.extend([name] if name else [])
+    return names + [r.key for r in mapper.relationships if r.uselist]
 
 
 def object_label(obj: Any) -> str:
@@ -166,6 +169,11 @@ def object_label(obj: Any) -> str:
     if type(obj).__str__ is not object.__str__:
         return str(obj)
     return f"{type(obj).__name__} {inspect(obj).identity[0] if inspect(obj).identity else '(new)'}"
+
+
+def _is_collection(model: type, name: str) -> bool:
+    relationship = inspect(model).relationships.get(name)
+    return relationship is not None and bool(relationship.uselist)
 
 
 def _filterable(column: Any) -> bool:
