@@ -14,6 +14,7 @@ from caching.log import InvalidationLog
 from dashboard.extensions import caching, db
 from dashboard.models import Address, User
 from dashboard.views.log import KEYS_PAGE, KEYS_SHOWN, PAGE_SIZE
+from dashboard.views.models import object_label
 from tests.dashboard_helpers import post
 
 MISSING = range(1, 121)  # cached "no such row" entries (and the 5 real users among them)
@@ -196,6 +197,13 @@ def test_lists_show_ids_and_readable_related_objects(dashboard, admin):
     assert "three@example.org" in form and "<Address" not in form
     fields = re.findall(r'<(?:input|select)[^>]* id="(username|email|views|addresses)"', form)
     assert fields == ["username", "email", "views", "addresses"]
+
+
+def test_related_objects_read_by_their_str_or_class_and_id():
+    from tests.models import Account  # defines no __str__: its repr is for developers
+
+    assert object_label(User(username="ada")) == "ada"
+    assert object_label(Account(login="x")) == "Account (new)"
 
 
 def test_the_create_form_previews_its_keys_unless_validation_refuses_it(dashboard, admin):

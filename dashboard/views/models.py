@@ -156,8 +156,8 @@ def form_columns(model: type) -> list[str]:
             by_column[next(iter(rel.local_columns))] = rel.key
     names = []
     for prop in mapper.column_attrs:
-        column = prop.columns[0]
-        if len(prop.columns) == 1 and column.table is not None and not column.primary_key:
+        column = prop.columns[0]  # a column_property's expression has no table: not a form field
+        if len(prop.columns) == 1 and getattr(column, "table", None) is not None and not column.primary_key:
             name = by_column.get(column, None if column.foreign_keys else prop.key)
             names.extend([name] if name else [])
     return names + [r.key for r in mapper.relationships if r.uselist]
