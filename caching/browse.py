@@ -9,6 +9,7 @@ codec (never unpickled) into a short text preview.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from dogpile.cache.backends.redis import RedisBackend
 
 from . import scan
 from .extension import CachingState
-from .keys import GUARD_PREFIX, STATEMENT_PREFIX, table_of
+from .keys import GUARD_PREFIX, STATEMENT_PREFIX, guard_key, table_of
 from .mapping import info_for, model_for_table
 from .namespace import matcher
 from .redis_proxy import get_many
@@ -29,10 +30,24 @@ PREVIEW_CHARS = 160
 MAX_PATTERN = 200
 MAX_EXAMINED = 5000  # stored keys one page may look at: a rare pattern ends the page early
 MAX_CURSOR = 2**64 - 1  # Redis refuses anything larger
+_DIGITS = re.compile(r"(\d+)", re.ASCII)  # a fixed pattern: no user input reaches a regex
 
 
 class BadPattern(ValueError):  # noqa: N818 - reads as what the user gave
     """A key pattern or cursor the browser cannot use."""
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A token an entry was stored with, and what its guard key holds now."""
+
+    key: str | None  # the guard key, when the entry's key names it (not for statements)
+    stored: Any
+    current: Any = None  # None: the guard is gone (or not known), so the entry is stale
+
+    @property
+    def holds(self) -> bool:
+        return self.current is not None and self.current == self.stored
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,7 @@ class KeyEntry:
     expires_in: float | None  # seconds until dogpile treats it as expired
     ttl: float | None  # seconds until Redis drops it
     preview: str
+    guards: tuple[Guard, ...] = ()
 
 
 def check_pattern(pattern: str) -> str:
@@ -70,6 +86,21 @@ def kind_of(key: str) -> str:
     return "other"
 
 
+def natural_key(key: str) -> tuple[str | int, ...]:
+    """Sort key putting ``user.id[2]`` before ``user.id[10]``: runs of digits compare as numbers."""
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(_DIGITS.split(key)))
+
+
+def guard_of(key: str) -> str | None:
+    """The guard key of an object or listing key (a page and a count share their listing's)."""
+    kind = kind_of(key)
+    if kind == "object":
+        return guard_key(key)
+    if kind == "listing":
+        return guard_key(key[: key.index("[all]") + len("[all]")])
+    return None
+
+
 def browse(
     state: CachingState,
     label: str,
@@ -78,7 +109,10 @@ def browse(
     count: int = 50,
     guards: bool = False,
 ) -> tuple[list[KeyEntry], str | None]:
-    """One page of keys matching ``pattern`` and the cursor of the next page (None at the end)."""
+    """One page of keys matching ``pattern``, in natural order within the page, and the
+    cursor of the next page (None at the end). A page examines at most ``MAX_EXAMINED``
+    stored keys, so its cost does not grow with the region; the order cannot be global
+    without reading every key."""
     check_pattern(pattern)
     keys, next_cursor = _page(state, label, pattern, check_cursor(cursor), count, guards)
     return _describe(state, label, keys), next_cursor
@@ -114,52 +148,76 @@ def _page(
         found.extend(k for k in map(keep, batch) if k is not None)
         examined += count
         if after != 0 and (len(found) >= count or examined >= MAX_EXAMINED):
-            return sorted(found), str(after)
-    return sorted(found), None
+            return sorted(found, key=natural_key), str(after)
+    return sorted(found, key=natural_key), None
 
 
 def _describe(state: CachingState, label: str, keys: Sequence[str]) -> list[KeyEntry]:
+    """The keys' values, their guards' tokens and (on Redis) TTLs, in one read of each."""
     if not keys:
         return []
     region = state.regions[label]
     backend = scan.actual_backend(region)
-    stored = [state.namespaces[label].mangle(k) for k in keys]
+    guards = sorted({g for g in map(guard_of, keys) if g is not None})
+    namespace = state.namespaces[label]
+    stored = [namespace.mangle(k) for k in [*keys, *guards]]
     ttls: list[Any] = [None] * len(keys)
     if isinstance(backend, RedisBackend):
         values = get_many(backend.reader_client, stored)
         pipe = backend.reader_client.pipeline(transaction=False)
-        for key in stored:
+        for key in stored[: len(keys)]:
             pipe.pttl(key)
         ttls = [t / 1000 if t >= 0 else None for t in pipe.execute()]
     else:
         values = backend.get_serialized_multi(stored)
+    tokens = {g: _payload(state, raw) for g, raw in zip(guards, values[len(keys) :])}
     now = time.time()
     entries = []
     for key, raw, ttl in zip(keys, values, ttls):
         if raw is NO_VALUE or raw is None:
             continue  # expired or deleted since the scan
-        age, preview = _decode(state, key, raw, now)
+        age, preview, stored_tokens = _decode(state, key, raw, now)
         expires_in = None if age is None or not region.expiration_time else region.expiration_time - age
-        entries.append(KeyEntry(key, kind_of(key), len(raw), age, expires_in, ttl, preview))
+        guard = guard_of(key)
+        key_guards = tuple(
+            Guard(guard, token, tokens.get(guard)) if guard else Guard(None, token)
+            for token in stored_tokens
+        )
+        entries.append(KeyEntry(key, kind_of(key), len(raw), age, expires_in, ttl, preview, key_guards))
     return entries
 
 
-def _decode(state: CachingState, key: str, raw: bytes, now: float) -> tuple[float | None, str]:
+def _payload(state: CachingState, raw: Any) -> Any:
+    """What a raw stored value holds, or None if absent or not written by this cache."""
+    if raw is NO_VALUE or raw is None:
+        return None
+    stored = parse_stored(state.codec.loads, raw)
+    return None if stored is None else stored[2]
+
+
+def _decode(state: CachingState, key: str, raw: bytes, now: float) -> tuple[float | None, str, list[Any]]:
+    """Age, preview and the guard tokens the value was stored with."""
     stored = parse_stored(state.codec.loads, raw)
     if stored is None:
-        return None, "(not a value this cache wrote)"
+        return None, "(not a value this cache wrote)", []
     created, _, value = stored
+    tokens = value[0] if _tagged(value) and isinstance(value[0], list) else []
     try:
-        return now - created, _shorten(_preview(key, value))
+        return now - created, _shorten(_preview(key, value)), tokens
     except (TypeError, ValueError, KeyError, AttributeError):  # written by hand, not by this cache
-        return now - created, _shorten(f"(not the shape of a {kind_of(key)} value) {value!r}")
+        return now - created, _shorten(f"(not the shape of a {kind_of(key)} value) {value!r}"), []
+
+
+def _tagged(value: Any) -> bool:
+    """Is ``value`` an entry as the store saves it: ``[tokens, data]``?"""
+    return isinstance(value, list) and len(value) == 2
 
 
 def _preview(key: str, value: Any) -> str:
     kind = kind_of(key)
     if kind == "guard":
         return f"generation token {value}"
-    data = value[1] if isinstance(value, list) and len(value) == 2 else value
+    data = value[1] if _tagged(value) else value
     if kind == "object":
         if data is None:
             return "no such row (a cached miss)"

@@ -246,6 +246,7 @@ class CachingState:
         all take this path: the same deletion, stats and signal.
         """
         store = self.store(label)
+        patterns = tuple(patterns)
         flushed = list(dict.fromkeys(logical_keys))
         store.delete(keys.with_guards(flushed))
         for pattern in patterns:
@@ -254,7 +255,7 @@ class CachingState:
                     flushed.extend(batch)
         if announce:
             self.stats[label].add(invalidated_manual=len(flushed))
-            self._announce(Change(model, label, pk, operation, set(), dict.fromkeys(flushed)))
+            self._announce(Change(model, label, pk, operation, set(), dict.fromkeys(flushed)), patterns)
         return flushed
 
     def matching(self, label: str, pattern: str) -> Iterator[list[str]]:
@@ -304,7 +305,7 @@ class CachingState:
             except Exception:  # the keys could not even be listed: flush everything once back
                 self.stores[label].lose_track()
 
-    def _announce(self, change: Change) -> None:
+    def _announce(self, change: Change, patterns: tuple[str, ...] = ()) -> None:
         """Send ``cache_invalidated``; a failing receiver must not fail the commit."""
         try:
             cache_invalidated.send(
@@ -315,6 +316,7 @@ class CachingState:
                 columns=tuple(sorted(change.columns)),
                 keys=tuple(change.keys),
                 region=change.label,
+                patterns=patterns,
             )
         except Exception:
             log.exception("a cache_invalidated receiver failed for %s", list(change.keys)[:10])

@@ -16,7 +16,8 @@ import logging
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Any
 
 from flask import Flask, g, has_request_context
@@ -26,6 +27,7 @@ from .signals import cache_invalidated
 
 MAX_KEYS_PER_ENTRY = 500
 MAX_KEYS_SEARCHED = 20_000  # logged keys a key pattern looks at per request, newest first
+CHUNK = 100  # entries read from Redis at a time while filtering
 ENTRY_FIELDS = {
     "id": str,
     "time": str,
@@ -83,6 +85,7 @@ class InvalidationLog:
         columns: tuple[str, ...],
         keys: tuple[str, ...],
         region: str,
+        patterns: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         entry = {
             "id": uuid.uuid4().hex[:12],
@@ -95,6 +98,7 @@ class InvalidationLog:
             "keys": list(keys[:MAX_KEYS_PER_ENTRY]),
             "key_count": len(keys),
             "region": region,
+            "patterns": list(patterns),
         }
         if self._client is None:
             with self._lock:
@@ -119,19 +123,53 @@ class InvalidationLog:
         A key pattern looks at the newest ``MAX_KEYS_SEARCHED`` logged keys only,
         so that one request's work stays bounded whatever the log holds.
         """
-        if self._client is None:
-            with self._lock:
-                found = list(self._local)
+        return list(self._matching(model, pk, key, operation))
+
+    def page(
+        self,
+        offset: int,
+        limit: int,
+        *,
+        model: str | None = None,
+        pk: str | None = None,
+        key: str | None = None,
+        operation: str | None = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The matching entries ``offset`` to ``offset + limit``, newest first, and whether
+        more follow. Unfiltered, only those entries are read; filtered, the log is read
+        in chunks up to the page's last entry."""
+        if not (model or pk or key or operation):
+            found = self._read(offset, offset + limit + 1)
         else:
-            found = self._parse(self._client.lrange(self._key, 0, self.size - 1))
-        found = [
+            found = list(islice(self._matching(model, pk, key, operation), offset, offset + limit + 1))
+        return found[:limit], len(found) > limit
+
+    def _matching(
+        self, model: str | None, pk: str | None, key: str | None, operation: str | None
+    ) -> Iterator[dict[str, Any]]:
+        found = (
             e
-            for e in found
+            for e in self._all()
             if (not model or e["model"] == model)
             and (not pk or str(e["pk"]) == pk)
             and (not operation or e["operation"] == operation)
-        ]
+        )
         return _with_key(found, matcher(key).match) if key else found
+
+    def _all(self) -> Iterator[dict[str, Any]]:
+        """Every entry, newest first, read lazily: a caller that stops early reads little."""
+        for start in range(0, self.size, CHUNK):
+            chunk = self._read(start, min(start + CHUNK, self.size))
+            yield from chunk
+            if len(chunk) < CHUNK:
+                return
+
+    def _read(self, start: int, stop: int) -> list[dict[str, Any]]:
+        """Entries ``start`` to ``stop`` (exclusive) of the whole log, newest first."""
+        if self._client is None:
+            with self._lock:
+                return list(islice(self._local, start, stop))
+        return self._parse(self._client.lrange(self._key, start, stop - 1))
 
     def _parse(self, raw_entries: list[bytes]) -> list[dict[str, Any]]:
         """Entries as this log wrote them; anything else in the list is skipped and
@@ -149,7 +187,7 @@ class InvalidationLog:
         return entries
 
     def find(self, entry_id: str) -> dict[str, Any] | None:
-        return next((e for e in self.entries() if e["id"] == entry_id), None)
+        return next((e for e in self._all() if e["id"] == entry_id), None)
 
     def clear(self) -> None:
         with self._lock:
@@ -168,14 +206,13 @@ def _well_formed(entry: Any) -> bool:
     )
 
 
-def _with_key(entries: list[dict[str, Any]], wanted: Callable[[str], bool]) -> list[dict[str, Any]]:
+def _with_key(entries: Iterator[dict[str, Any]], wanted: Callable[[str], bool]) -> Iterator[dict[str, Any]]:
     """The entries with a key ``wanted`` accepts, among the newest ``MAX_KEYS_SEARCHED`` keys."""
-    kept, budget = [], MAX_KEYS_SEARCHED
+    budget = MAX_KEYS_SEARCHED
     for entry in entries:
         keys = entry["keys"][:budget]
         if any(map(wanted, keys)):
-            kept.append(entry)
+            yield entry
         budget -= len(keys)
         if budget <= 0:
-            break
-    return kept
+            return

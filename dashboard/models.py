@@ -21,6 +21,9 @@ class User(CacheableMixin, db.Model):
     def __repr__(self) -> str:
         return f"<User {self.username!r}>"
 
+    def __str__(self) -> str:  # how the dashboard names a user in lists and selects
+        return self.username
+
 
 class Address(CacheableMixin, db.Model):
     cache_label = "default"
@@ -34,3 +37,6 @@ class Address(CacheableMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Address {self.email!r}>"
+
+    def __str__(self) -> str:
+        return self.email

@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFProtect, generate_csrf
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from . import access, security
+from . import access, formats, security
 
 try:
     from redis.exceptions import RedisError
@@ -77,7 +77,7 @@ def check_csrf() -> None:
 
 
 def template_globals() -> dict[str, Any]:
-    return {"csrf_token": generate_csrf, "dashboard_own_login": access.gate().own_login}
+    return {"csrf_token": generate_csrf, "dashboard_own_login": access.gate().own_login, **formats.HELPERS}
 
 
 def flash_invalidations(response: Response) -> Response:
@@ -93,14 +93,17 @@ def flash_invalidations(response: Response) -> Response:
 
 def invalidation_message(entry: dict[str, Any]) -> Markup:
     keys = entry["keys"][:FLASHED_KEYS]
-    subject = (
-        f"{entry['model']} {entry['pk']}" if entry["model"] and entry["pk"] is not None else "Manual flush"
-    )
+    if entry["model"] and entry["pk"] is not None:
+        subject = Markup("{} {} ({})").format(entry["model"], entry["pk"], entry["operation"])
+    else:
+        patterns = Markup(", ").join(Markup("<code>{}</code>").format(p) for p in entry.get("patterns", ()))
+        subject = Markup("{} flush of region <code>{}</code>{}").format(
+            entry["operation"].capitalize(), entry["region"], Markup(" by ") + patterns if patterns else ""
+        )
     more = f" and {entry['key_count'] - len(keys)} more" if entry["key_count"] > len(keys) else ""
-    return Markup('{} ({}) invalidated {} keys: {}{} — <a href="{}">log entry</a>').format(
+    return Markup('{} invalidated {}: {}{} — <a href="{}">log entry</a>').format(
         subject,
-        entry["operation"],
-        entry["key_count"],
+        formats.plural(entry["key_count"], "key"),
         Markup(", ").join(Markup("<code>{}</code>").format(k) for k in keys),
         more,
         url_for("invalidations.index", id=entry["id"]),

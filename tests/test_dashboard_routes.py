@@ -6,7 +6,8 @@ import pytest
 
 from tests.dashboard_helpers import csrf_token, post
 
-PUBLIC = {"/admin/login", "/demo/", "/demo/views/<int:views>/", "/demo/users/<int:user_id>/", "/"}
+PUBLIC = {"/admin/login", "/admin/favicon.ico", "/favicon.ico", "/demo/", "/"}
+PUBLIC |= {"/demo/views/<int:views>/", "/demo/users/<int:user_id>/"}
 SAMPLE_ARGS = {
     "export_type": "csv",
     "model": "User",
@@ -14,6 +15,7 @@ SAMPLE_ARGS = {
     "label": "default",
     "views": "3",
     "user_id": "1",
+    "entry_id": "0123456789ab",
 }
 
 

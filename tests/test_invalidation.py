@@ -320,6 +320,7 @@ def test_manual_flush_deletes_the_key_and_sends_the_same_signal(users, region, i
             "columns": (),
             "keys": ("user.id[4]",),
             "region": "default",
+            "patterns": (),
         }
     ]
 

@@ -6,11 +6,12 @@ from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from werkzeug.wrappers import Response
 
-from caching.browse import BadPattern, browse, check_pattern, count_matching
+from caching.browse import BadPattern, browse, check_cursor, check_pattern, count_matching
 
 from .base import AdminAccess, region_label, state
 
 PAGE_SIZE = 50
+MAX_BACK = 200  # pages one can go back through: the cursors before are dropped from the URL
 
 
 class KeyBrowserView(AdminAccess, BaseView):
@@ -21,11 +22,11 @@ class KeyBrowserView(AdminAccess, BaseView):
         label = region_label(request.args.get("region"))
         pattern = request.args.get("pattern") or "*"
         guards = request.args.get("guards") == "1"
-        error, status, entries, next_cursor = None, 200, [], None
+        cursor = request.args.get("cursor", "0")
+        error, status, entries, next_cursor, back = None, 200, [], None, []
         try:
-            entries, next_cursor = browse(
-                state(), label, pattern, request.args.get("cursor", "0"), PAGE_SIZE, guards
-            )
+            back = previous_cursors(request.args.get("prev", ""))
+            entries, next_cursor = browse(state(), label, pattern, cursor, PAGE_SIZE, guards)
         except BadPattern as exc:
             error, status = str(exc), 400
         template = "dashboard/keys_table.html" if request.args.get("partial") else "dashboard/keys.html"
@@ -36,6 +37,8 @@ class KeyBrowserView(AdminAccess, BaseView):
             pattern=pattern,
             guards=guards,
             entries=entries,
+            cursor=cursor,
+            back=back,
             next_cursor=next_cursor,
             error=error,
         ), status
@@ -72,3 +75,13 @@ class KeyBrowserView(AdminAccess, BaseView):
 
     def _back(self, label: str, pattern: str | None) -> str:
         return url_for(".index", region=label, pattern=pattern or None)
+
+
+def previous_cursors(prev: str) -> list[str]:
+    """The cursors of the pages before this one, oldest first, from the URL's ``prev``
+    (comma-separated): going back needs no state on the server, and no page reads more
+    than its own keys."""
+    cursors = [c for c in prev.split(",") if c]
+    for cursor in cursors:
+        check_cursor(cursor)
+    return cursors[-MAX_BACK:]

@@ -13,12 +13,13 @@ from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.model.template import LinkRowAction
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, inspect
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from caching import FromCache
 from caching.mapping import info_for
-from caching.preview import keys_for_update
+from caching.preview import keys_for_insert, keys_for_update
 
 from .base import AdminAccess
 
@@ -53,8 +54,9 @@ class CachedModelView(AdminAccess, ModelView):
     can_export = True
     export_types = ["csv"]
     can_view_details = True
+    column_display_pk = True
     page_size = 20
-    edit_template = "dashboard/model_edit.html"
+    edit_template = create_template = "dashboard/model_edit.html"
 
     def __init__(self, model: type, db: Any, **kwargs: Any) -> None:
         info = info_for(model)
@@ -63,6 +65,15 @@ class CachedModelView(AdminAccess, ModelView):
         ]
         self.column_filters = [k for k in info.keys if k != info.pk and _filterable(info.columns[k])]
         self.column_default_sort = info.pk
+        self.column_export_exclude_list = [info.pk]  # the export's columns stay what they were
+        self.form_columns = form_columns(model)
+        self.column_list = [info.pk, *(c for c in self.form_columns if not _is_collection(model, c))]
+        related = [r.mapper.class_ for r in inspect(model).relationships]
+        self.column_type_formatters = {
+            **ModelView.column_type_formatters,
+            **{cls: lambda view, value, name: object_label(value) for cls in related},
+        }
+        self.form_args = {r.key: {"get_label": object_label} for r in inspect(model).relationships}
         self.column_extra_row_actions = [
             LinkRowAction(
                 "fa fa-history",
@@ -141,20 +152,60 @@ class CachedModelView(AdminAccess, ModelView):
             return None
         return pk if info.representable(column, pk) else None
 
-    def preview_url(self, model: Any) -> str:
-        return url_for(".preview", id=self.get_pk_value(model))
+    def preview_url(self, model: Any | None) -> str:
+        return url_for(".preview", id=None if model is None else self.get_pk_value(model))
 
     def history_url(self, model: Any) -> str:
         return url_for("invalidations.history", model=self.model.__name__, pk=self.get_pk_value(model))
 
     @expose("/preview/")
     def preview(self) -> Response:
-        """Keys that saving the form's current values would flush (read-only)."""
-        obj = self.get_one(request.args.get("id", ""))
-        if obj is None:
+        """Keys that saving the form's current values would flush (read-only); none, and
+        the form's errors, while its validation would refuse the save."""
+        entity_id = request.args.get("id")
+        obj = None if entity_id is None else self.get_one(entity_id)
+        if entity_id is not None and obj is None:
             abort(404)
         values = {k: v for k, v in request.args.items() if k not in PREVIEW_EXCLUDE and k != "id"}
-        return jsonify(keys=keys_for_update(obj, values))
+        form_class = self._create_form_class if obj is None else self._edit_form_class
+        form = form_class(MultiDict(values), obj=obj)
+        form.validate()
+        # the fields sent (a browser sends them all); one left out keeps its value
+        errors = {name: [str(e) for e in errs] for name, errs in form.errors.items() if name in values}
+        if errors:
+            return jsonify(keys=[], errors=errors)
+        keys = keys_for_insert(self.model, values) if obj is None else keys_for_update(obj, values)
+        return jsonify(keys=keys)
+
+
+def form_columns(model: type) -> list[str]:
+    """The model's columns in table order, a foreign key as its many-to-one relationship
+    (the select of related objects), without the primary key; collections last."""
+    mapper = inspect(model)
+    by_column = {}
+    for rel in mapper.relationships:
+        if rel.direction.name == "MANYTOONE" and len(rel.local_columns) == 1:
+            by_column[next(iter(rel.local_columns))] = rel.key
+    names = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]  # a column_property's expression has no table: not a form field
+        if len(prop.columns) == 1 and getattr(column, "table", None) is not None and not column.primary_key:
+            name = by_column.get(column, None if column.foreign_keys else prop.key)
+            names.extend([name] if name else [])
+    return names + [r.key for r in mapper.relationships if r.uselist]
+
+
+def object_label(obj: Any) -> str:
+    """How a related object reads in lists and selects: its ``__str__`` if its class
+    defines one, else its class and primary key (``Address 3``), never its repr."""
+    if type(obj).__str__ is not object.__str__:
+        return str(obj)
+    return f"{type(obj).__name__} {inspect(obj).identity[0] if inspect(obj).identity else '(new)'}"
+
+
+def _is_collection(model: type, name: str) -> bool:
+    relationship = inspect(model).relationships.get(name)
+    return relationship is not None and bool(relationship.uselist)
 
 
 def _filterable(column: Any) -> bool:
