@@ -30,16 +30,16 @@ SELF_ROWS = 25
 _LINE = re.compile(r":\d+\)$")
 _FILE = re.compile(r" \((?:.*site-packages/)?([^()]*?)(?:\.py)?\)$")
 
-READ = "reading the users (`User.cache.filter`/`count`; SQL when off)"
-LOGIN = "loading the signed-in admin (Flask-Login `user_loader`: 1 SELECT)"
+READ = "reading the data (`Model.cache`, `FromCache`, lazy loads; SQL when off)"
+LOGIN = "loading the signed-in admin (Flask-Login `user_loader`: cached, 1 SELECT when off)"
 RENDER = "rendering the template (Jinja2; Flask-Admin's list and row actions)"
 TEARDOWN = "closing the session (`ROLLBACK` of the request's transaction)"
 FLASK = "the rest of Flask and Flask-Admin (routing, contexts, cookie, CSRF, access check)"
 GUNICORN = "gunicorn (reading the request, writing the response, closing)"
 LOOP = "gunicorn's worker loop, between requests"
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (READ, ("Cache.filter (", "Cache.count (")),
-    (LOGIN, ("init_auth.<locals>.load_user (",)),
+    (LOGIN, ("load_admin (",)),
+    (READ, ("Cache.", "Session.execute (", "Session.scalars (", "Query.all (", "Query.scalar (")),
     (RENDER, ("render_template (", "BaseView.render (")),
     (TEARDOWN, ("Flask.do_teardown_appcontext (",)),
     (FLASK, ("Flask.wsgi_app (",)),
