@@ -93,7 +93,12 @@ class Plan:
         return [keys.table_guard_key(table) for table in tables]
 
     def canonical(self, value: Any, zones: bool) -> Any:
-        """``value`` as keys render it; ValueError if the cache cannot name it exactly."""
+        """``value`` as keys render it; ValueError if the cache cannot name it exactly.
+
+        A NULL joins no row (``NULL = x`` is never true), while the listing of
+        ``None`` holds the rows whose column IS NULL: it is left to SQL."""
+        if value is None:
+            raise ValueError("a NULL joins no row")
         if self.kind == "link":
             if type(value) not in (int, str):  # the secondary's column: plain keys only
                 raise ValueError(f"{value!r} is not a plain key")
@@ -294,7 +299,7 @@ def _unloaded_value(session: Session, plan: Plan, member: Any) -> Any:
     ):
         return _NOTHING
     value = member_state.dict.get(plan.local, _NOTHING)
-    return _NOTHING if value is None and plan.kind == "object" else value
+    return _NOTHING if value is None else value
 
 
 def _attribute(plan: Plan, objects: list[Any]) -> Any:

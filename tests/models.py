@@ -2,7 +2,7 @@
 columns the database fills in (server default) or that hold JSON."""
 
 from sqlalchemy import JSON, DateTime, Integer, String, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caching import CacheableMixin
 from dashboard.extensions import db
@@ -18,3 +18,17 @@ class Account(CacheableMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created = mapped_column(DateTime, server_default=func.current_timestamp())
     settings = mapped_column(JSON, default=dict)
+
+
+class Team(CacheableMixin, db.Model):
+    """Joined to its members by a nullable code, not by its primary key."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(10), unique=True)
+    members = relationship("Member", primaryjoin="Team.code == foreign(Member.team_code)", viewonly=True)
+
+
+class Member(CacheableMixin, db.Model):
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_code: Mapped[str | None] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(40))

@@ -239,3 +239,20 @@ def test_a_batch_of_relationship_misses_is_timed_for_the_stats(people, app):
     addresses = shapes["address", "listing"]
     assert (addresses["misses"], addresses["loads"]) == (6, 6)
     assert addresses["load_s"] > 0
+
+
+def test_a_null_joins_no_row_and_leaves_the_listing_of_null_alone(app, sql):
+    """``team.members`` joins on a nullable code: a team without one has no members, though
+    members without a code exist, and ``Member.cache.filter(team_code=None)`` lists those."""
+    from tests.models import Member, Team
+
+    db.session.add_all([Team(code="a"), Team(code=None), Member(team_code="a", name="ann")])
+    db.session.add(Member(team_code=None, name="bob"))
+    db.session.commit()
+    fresh_session()
+    teams = Team.cache.filter()
+    assert [m.name for m in teams[0].members] == ["ann"]  # batch-loads the other team too
+    assert teams[1].members == []
+    fresh_session()
+    assert [t.members for t in Team.cache.filter()][1] == []
+    assert [m.name for m in Member.cache.filter(team_code=None)] == ["bob"]
