@@ -79,6 +79,13 @@ class Plan:
     link: Column[Any] | None = None  # many-to-many: the secondary's column naming the parent
     linked: Column[Any] | None = None  # many-to-many: the secondary's column naming the target
 
+    @property
+    def tables(self) -> frozenset[str]:
+        """The tables its loads read: written in the session's transaction, SQL answers."""
+        if self.link is None:
+            return frozenset({self.target.table})
+        return frozenset({self.target.table, self.link.table.fullname})  # type: ignore[attr-defined]
+
     def key(self, value: Any) -> str:
         if self.kind == "object":
             return self.target.object_key(value)
@@ -262,7 +269,7 @@ def _lazy_load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
         or orm_context.statement._with_options  # loader options travel with the parent: leave them to SQL
         or type(parameters) is not dict
         or len(parameters) != 1
-        or plan.target.table in written_tables(session)
+        or not plan.tables.isdisjoint(written_tables(session))
         or session.new
         or session.dirty
         or session.deleted

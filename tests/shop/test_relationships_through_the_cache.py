@@ -115,3 +115,14 @@ def test_a_relationship_in_another_order_than_the_listings_is_left_to_sql(stock,
     assert [[o.total for o in c.biggest_orders] for c in Customer.cache.filter()] == biggest
     assert biggest[0] == sorted(biggest[0], reverse=True)
     assert len(sql) == 3  # one lazy load per customer, by SQLAlchemy
+
+
+def test_the_session_sees_its_own_links_before_commit(stock):
+    """A Core write to the secondary table inside the transaction: ``post.tags`` must show it."""
+    tag_names()
+    db.session.remove()
+    db.session.execute(insert(post_tag).values(post_id=2, tag_id=3))
+    assert [t.name for t in Post.cache.get(2).tags] == ["blue", "green"]
+    db.session.rollback()
+    db.session.remove()
+    assert [t.name for t in Post.cache.get(2).tags] == ["blue"]
