@@ -23,12 +23,14 @@ class Account(CacheableMixin, db.Model):
 class Team(CacheableMixin, db.Model):
     """Joined to its members by a nullable code, not by its primary key."""
 
+    __tablename__ = "club_team"  # apart from the host app's ``member`` in test_host_app.py
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str | None] = mapped_column(String(10), unique=True)
     members = relationship("Member", primaryjoin="Team.code == foreign(Member.team_code)", viewonly=True)
 
 
 class Member(CacheableMixin, db.Model):
+    __tablename__ = "club_member"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_code: Mapped[str | None] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(40))
