@@ -158,8 +158,8 @@ def floor_cases(setup: Setup) -> Iterator[Case]:
     User.cache.filter(views=LIST_VIEWS)
     key = info.object_key(GET_PK)
     listing_key = info.listing_key({"views": LIST_VIEWS})
-    one = _Attach([dict(zip(info.keys, region.get(key)[1]))])
-    many = _Attach([dict(zip(info.keys, row)) for row in region.get(listing_key)[1]])
+    one = _Attach([dict(zip(info.names, region.get(key)[1]))])
+    many = _Attach([dict(zip(info.names, row)) for row in region.get(listing_key)[1]])
 
     yield Case(GET, "floor: dogpile region.get", "", "floor", partial(region.get, key), regions=[region])
     yield Case(GET, "floor: attach", "", "floor", one.first, one.reset)

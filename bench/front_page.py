@@ -63,10 +63,10 @@ def _commands(client: Any) -> dict[str, int]:
 def measure(url: str, workdir: str) -> list[dict[str, Any]]:
     import redis
 
-    from caching.browse import count_matching
     from caching.mapping import info_for
     from dashboard import create_app
     from dashboard.auth import create_admin
+    from dashboard.browse import count_matching
     from dashboard.extensions import caching, db
     from dashboard.models import User
     from tests.dashboard_helpers import ADMIN, log_in

@@ -136,7 +136,7 @@ def _measure(size: int) -> dict[str, float]:
 
     def floor_listing() -> None:
         value, _guard = raw_backend.get_serialized_multi(stored)
-        attach_all(db.session(), info, [dict(zip(info.keys, row)) for row in loads(value)[2][1]])
+        attach_all(db.session(), info, [dict(zip(info.names, row)) for row in loads(value)[2][1]])
 
     repeat = 20 if size <= 100_000 else 5
     pages = {
@@ -147,7 +147,7 @@ def _measure(size: int) -> dict[str, float]:
     pk = middle + 1
     for warm_up in (cached_page, cached_listing, lambda: User.cache.get(pk)):
         warm_up()
-    row = dict(zip(info.keys, region.get(info.object_key(pk))[1]))
+    row = dict(zip(info.names, region.get(info.object_key(pk))[1]))
     quick = {
         "warm page + count": (cached_page, empty, 100),
         "plain listing of 50": (plain_listing, empty, 100),

@@ -44,7 +44,7 @@ def attach_all(session: Session, info: ModelInfo, rows: Iterable[Mapping[str, An
     identity_key, new_instance = mapper.identity_key_from_primary_key, mapper.class_manager.new_instance
     load = mapper.class_manager.dispatch.load or None
     loaded_as_persistent = session.dispatch.loaded_as_persistent or None
-    keys, pk_indexes, hash_key = info.keys, info.identity_indexes, session.hash_key
+    keys, pk_indexes, hash_key = info.names, info.identity_indexes, session.hash_key
     out = []
     for values in rows:
         identity = identity_key([values[keys[i]] for i in pk_indexes])

@@ -48,18 +48,18 @@ def change_for(
     versions = [canonical(info, v) for v in (old, new) if v is not None]
     if old is not None and new is not None:
         operation = "update"
-        changed = [k for k in info.keys if versions[0][k] != versions[1][k]]
+        changed = [k for k in info.names if versions[0][k] != versions[1][k]]
         if not changed:
             return None
     else:
         operation = "insert" if old is None else "delete"
-        changed = list(info.keys)
+        changed = list(info.names)
     keys: dict[str, None] = {}
     for values in versions:
         keys[info.object_key(values[pk])] = None
     keys[info.all_key()] = None
     # listings hold the rows themselves: every listing the object is in, before and after, is stale
-    for column in info.keys:
+    for column in info.names:
         if column != pk:
             for values in versions:
                 keys[info.listing_key({column: values[column]})] = None
@@ -72,7 +72,7 @@ def change_for(
 def canonical(info: ModelInfo, values: Mapping[str, Any]) -> dict[str, Any]:
     """Values coerced to their columns' types; a value that won't coerce stays as is."""
     out = {}
-    for key in info.keys:
+    for key in info.names:
         try:
             out[key] = info.coerce(key, values[key])
         except TypeError:

@@ -21,19 +21,19 @@ def object_values(info: ModelInfo, data: Any) -> dict[str, Any] | None:
 
     (A cached "no such object" is ``None`` itself: callers test that first.)
     """
-    if type(data) is not list or len(data) != len(info.keys):
+    if type(data) is not list or len(data) != len(info.names):
         return None
     for i in info.identity_indexes:
         if not _is_key_value(data[i]):
             return None
-    return dict(zip(info.keys, data))
+    return dict(zip(info.names, data))
 
 
 def entity_values(info: ModelInfo, values: Any) -> bool:
     """Whether ``values`` can name and fill an instance: a dict of its columns with a primary key."""
     if type(values) is not dict or not values.keys() <= info.index.keys():
         return False
-    return all(_is_key_value(values.get(info.keys[i])) for i in info.identity_indexes)
+    return all(_is_key_value(values.get(info.names[i])) for i in info.identity_indexes)
 
 
 def rows(info: ModelInfo, data: Any) -> list[dict[str, Any]] | None:

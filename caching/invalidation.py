@@ -25,19 +25,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Table, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.dml import Delete, Insert, UpdateBase
 
-from . import rows, scan
+from . import flush, rows, scan
 from .changes import Change, change_for
+from .context import CachingState
 from .mapping import ModelInfo, info_for, model_for_table
-
-if TYPE_CHECKING:
-    from .extension import CachingState
 
 LOG = "caching.transaction"  # in a connection's info: its TransactionLog
 STATEMENT = "caching.statement"  # in a connection's info: the DML statement in flight
@@ -125,7 +123,7 @@ class TransactionLog:
         else:
             self.committed, self.announced = Pending(), False
         state = self.invalidator.state
-        state.apply(done.changes.values(), done.tables, done.whole_tables, announce=not announced)
+        flush.flush_committed(state, done.changes.values(), done.tables, done.whole_tables, not announced)
 
 
 class Invalidator:
@@ -234,7 +232,7 @@ class Invalidator:
 
     def _whole_table(self, info: ModelInfo, pending: Pending) -> None:
         """The statement's rows are unknown: every key of the table goes after commit."""
-        if not scan.can_scan(self.state.store(self.state.label_for(info.model)).region):
+        if not scan.can_scan(self.state.region(self.state.label_for(info.model)).dogpile):
             raise scan.UnsupportedBackendError(
                 f"this write to {info.name} changes rows the cache cannot tell (bulk insert, upsert or "
                 f"over {rows.MAX_ROWS} rows), so every key of {info.table} must go, and this backend "

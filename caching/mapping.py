@@ -43,11 +43,11 @@ class ModelInfo:
         self.table = mapper.local_table.fullname  # schema-qualified: a.item and b.item differ
         loaded = [p for p in mapper.column_attrs if _loaded_by_queries(p)]
         props = [p for p in loaded if isinstance(p.columns[0], Column)]
-        self.keys: tuple[str, ...] = tuple(p.key for p in props)
+        self.names: tuple[str, ...] = tuple(p.key for p in props)  # attribute names, in mapper order
         self.unloaded: tuple[str, ...] = tuple(p.key for p in loaded if p not in props)
-        self.attributes = tuple(getattr(cls, k) for k in self.keys)
+        self.attributes = tuple(getattr(cls, k) for k in self.names)
         self.columns: dict[str, Column[Any]] = {p.key: p.columns[0] for p in props}
-        self.index = {k: i for i, k in enumerate(self.keys)}
+        self.index = {k: i for i, k in enumerate(self.names)}
         self._canonical: dict[str, Canonical] = {
             k: canonical_for(f"{self.name}.{k}", c) for k, c in self.columns.items()
         }
@@ -76,7 +76,7 @@ class ModelInfo:
         return tuple(sets)
 
     def _fingerprint(self) -> str:
-        shape = "|".join(f"{k}:{self.columns[k].name}:{self.columns[k].type!r}" for k in self.keys)
+        shape = "|".join(f"{k}:{self.columns[k].name}:{self.columns[k].type!r}" for k in self.names)
         return hashlib.blake2b(f"{self.table}|{shape}".encode(), digest_size=4).hexdigest()
 
     # -- validation -------------------------------------------------------
@@ -91,7 +91,7 @@ class ModelInfo:
             return self.columns[column]
         except KeyError:
             raise TypeError(
-                f"{self.name} has no column {column!r}; columns: {', '.join(self.keys)}"
+                f"{self.name} has no column {column!r}; columns: {', '.join(self.names)}"
             ) from None
 
     def coerce(self, column: str, value: Any) -> Any:

@@ -30,7 +30,7 @@ from sqlalchemy.orm.attributes import instance_state
 from . import entries, keys
 from .attach import attach, attach_all
 from .canonical import ZONED_DIALECTS
-from .extension import CachingState, current_state
+from .context import CachingState, current_state
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for, register
 from .query import FromCache
@@ -81,10 +81,10 @@ class Cache:
             row = session.execute(select(*info.attributes).where(pk_attribute == pk)).first()
             if row is None:
                 return None, None
-            return list(row), attach(session, info, dict(zip(info.keys, row)))
+            return list(row), attach(session, info, dict(zip(info.names, row)))
 
         key = info.object_key(pk)
-        return state.store(self.label).read_through(key, [keys.guard_key(key)], load, use)
+        return state.region(self.label).store.read_through(key, [keys.guard_key(key)], load, use)
 
     def filter(
         self,
@@ -132,9 +132,9 @@ class Cache:
             order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
             stmt = select(*info.attributes).filter_by(**criteria).order_by(order).offset(start).limit(count)
             rows = [list(row) for row in session.execute(stmt)]
-            return rows, attached([dict(zip(info.keys, row)) for row in rows])
+            return rows, attached([dict(zip(info.names, row)) for row in rows])
 
-        return state.store(self.label).read_through(key, [keys.guard_key(listing)], load, use)
+        return state.region(self.label).store.read_through(key, [keys.guard_key(listing)], load, use)
 
     def count(self, **criteria: Any) -> int:
         """How many objects ``filter(**criteria)`` lists: one cached number, guarded with the listing."""
@@ -152,7 +152,7 @@ class Cache:
 
         listing = self.info.listing_key(criteria)
         key = keys.count_key(listing)
-        return state.store(self.label).read_through(key, [keys.guard_key(listing)], load, _count)
+        return state.region(self.label).store.read_through(key, [keys.guard_key(listing)], load, _count)
 
     # -- flush and FromCache ----------------------------------------------
 
@@ -202,7 +202,7 @@ def _count(data: Any) -> Any:
 
 
 def _fully_loaded(info: ModelInfo, obj: Any) -> bool:
-    return instance_state(obj).expired_attributes.isdisjoint(info.keys)
+    return instance_state(obj).expired_attributes.isdisjoint(info.names)
 
 
 def _non_negative(info: ModelInfo, name: str, value: int | None) -> int | None:

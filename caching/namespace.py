@@ -68,17 +68,8 @@ class Namespace:
         namespace = scan.escape(self.prefix)
         table = table_of(head)
         if table is not None and model_for_table(table) is not None:
-            return f"{namespace}{scan.escape(table)}@*:{_to_glob(pattern)}"
+            return f"{namespace}{scan.escape(table)}@*:{scan.logical_glob(pattern)}"
         if head.startswith(GUARD_PREFIX):
-            return namespace + _to_glob(pattern)
+            return namespace + scan.logical_glob(pattern)
         return namespace + "*"
 
-
-def matcher(pattern: str) -> scan.Glob:
-    """The matcher of a logical pattern: ``*`` and ``?`` are the only wildcards."""
-    return scan.Glob(_to_glob(pattern))
-
-
-def _to_glob(pattern: str) -> str:
-    """A logical pattern as a Redis glob: escape all but ``*`` and ``?``."""
-    return "".join(c if c in "*?" else scan.escape(c) for c in pattern)

@@ -31,6 +31,7 @@ from sqlalchemy.util import LRUCache
 
 from . import entries, keys
 from .attach import attach
+from .context import CachingState, state_or_none
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for
 from .relationships import remember
@@ -39,8 +40,6 @@ from .store import MISS
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
-
-    from .extension import CachingState
 
 _statement_strings: LRUCache[Any, str] = LRUCache(1000)
 _statement_reads: LRUCache[Any, Reads] = LRUCache(1000)
@@ -139,8 +138,6 @@ def statement_key(statement: Any, cache_key: CacheKey | None, parameters: Any, s
 
 
 def _load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
-    from .extension import state_or_none
-
     if not orm_context.is_select:
         return None
     option = next((o for o in orm_context.user_defined_options if isinstance(o, FromCache)), None)
@@ -173,7 +170,7 @@ def _load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
         return payload, frozen()
 
     guards = [keys.table_guard_key(t) for t in sorted(reads.tables)]
-    return state.store(option.region).read_through(key, guards, load, use)
+    return state.region(option.region).store.read_through(key, guards, load, use)
 
 
 def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) -> Result[Any] | None:

@@ -47,14 +47,13 @@ from sqlalchemy.sql.elements import BinaryExpression
 from . import entries, keys
 from .attach import attach_all
 from .canonical import ZONED_DIALECTS
+from .context import CachingState, state_or_none
 from .invalidation import written_tables
 from .mapping import ModelInfo, cacheable, info_for
-from .store import Lookup
+from .store import MISS
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
-
-    from .extension import CachingState
 
 GROUPS = "caching.groups"
 RECENT_GROUPS = 16  # groups a session remembers: a page's listings, not a script's history
@@ -249,8 +248,6 @@ def install(db: SQLAlchemy) -> None:
 
 
 def _lazy_load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
-    from .extension import state_or_none
-
     if not orm_context.is_select:
         return None
     parent = orm_context.lazy_loaded_from
@@ -346,27 +343,19 @@ class Batch:
         except (TypeError, ValueError):
             return None
         named = {plan.key(c): c for c in canonical.values()}
-        store = self.state.store(target.model.cache_label)
-        lookups = store.fetch([(key, plan.guards(key)) for key in named])
-        rows: dict[Any, list[dict[str, Any]]] = {}
-        misses: list[Lookup] = []
-        for lookup in lookups:
-            found = self._rows(lookup.data) if lookup.hit else None
-            if found is None:
-                misses.append(lookup)
-            else:
-                rows[named[lookup.key]] = found
-        if misses:
-            store.arm(misses)  # before the database read: a commit meanwhile voids what we store
-            with store.loading([lookup.key for lookup in misses]):
-                missing = self._select([named[lookup.key] for lookup in misses])
-            saved: dict[str, Any] = {}
-            for lookup in misses:
-                found = missing.get(named[lookup.key], [])
-                rows[named[lookup.key]] = [dict(zip(target.keys, row)) for row in found]
+
+        def load(missing: list[str]) -> dict[str, tuple[Any, list[dict[str, Any]]]]:
+            selected = self._select([named[key] for key in missing])
+            loaded = {}
+            for key in missing:
+                found = selected.get(named[key], [])
                 data = (found[0] if found else None) if plan.kind == "object" else found
-                saved.update(store.entry(lookup, data))
-            store.save(saved)
+                loaded[key] = data, [dict(zip(target.names, row)) for row in found]
+            return loaded
+
+        store = self.state.region(target.model.cache_label).store
+        by_key = store.read_many([(key, plan.guards(key)) for key in named], load, self._rows)
+        rows = {named[key]: found for key, found in by_key.items()}
         objects = attach_all(self.session, target, [r for found in rows.values() for r in found])
         remember(self.session, objects)
         attached, start = {}, 0
@@ -375,14 +364,15 @@ class Batch:
             start += len(found)
         return {value: attached[c] for value, c in canonical.items()}
 
-    def _rows(self, data: Any) -> list[dict[str, Any]] | None:
-        """A hit's rows as column values by name, or None if the entry is not of our shape."""
+    def _rows(self, data: Any) -> Any:
+        """A hit's rows as column values by name, or ``MISS`` if the entry is not of our shape."""
         if self.plan.kind != "object":
-            return entries.rows(self.target, data)
+            found = entries.rows(self.target, data)
+            return MISS if found is None else found
         if data is None:
             return []
         values = entries.object_values(self.target, data)
-        return None if values is None else [values]
+        return MISS if values is None else [values]
 
     def _select(self, values: list[Any]) -> dict[Any, list[list[Any]]]:
         """The rows of every missing value, in primary key order, by (canonical) value."""

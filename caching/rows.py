@@ -99,18 +99,18 @@ def _select_in(conn: Connection, info: ModelInfo, columns: Sequence[Column[Any]]
 
 
 def _collect(info: ModelInfo, result: Any) -> Rows:
-    rows = {info.identity(row): dict(zip(info.keys, row)) for row in result}
+    rows = {info.identity(row): dict(zip(info.names, row)) for row in result}
     if len(rows) > MAX_ROWS:
         raise Unknown(f"more than {MAX_ROWS} rows")
     return rows
 
 
 def _columns(info: ModelInfo) -> list[Column[Any]]:
-    return [info.columns[k] for k in info.keys]
+    return [info.columns[k] for k in info.names]
 
 
 def _pk_columns(info: ModelInfo) -> list[Column[Any]]:
-    return [info.columns[info.keys[i]] for i in info.identity_indexes]
+    return [info.columns[info.names[i]] for i in info.identity_indexes]
 
 
 def _equality_binds(where: Any) -> list[tuple[Column[Any], str]] | None:

@@ -1,9 +1,12 @@
-"""Listing and deleting a region's keys by glob pattern, per backend.
+"""Listing and deleting a region's keys by glob pattern, per backend, and the
+one (linear-time) glob matcher.
 
 The memory backend is a dict; Redis is walked with ``SCAN`` (never
 ``KEYS``) and emptied with batched ``UNLINK``. Patterns follow Redis glob
 syntax (``*``, ``?``, ``[...]``, backslash escapes) on both, and apply to
-the keys as stored, namespace included.
+the keys as stored, namespace included. Logical key patterns (what users
+type: ``user.views=*``) have ``*`` and ``?`` only; :func:`logical_glob`
+turns them into Redis globs.
 """
 
 from __future__ import annotations
@@ -28,6 +31,17 @@ class UnsupportedBackendError(TypeError):
 def escape(literal: str) -> str:
     """Escape a literal for use inside a glob pattern."""
     return _GLOB_SPECIAL.sub(r"\\\1", literal)
+
+
+def logical_glob(pattern: str) -> str:
+    """A logical key pattern as a Redis glob: ``*`` and ``?`` are its only wildcards,
+    everything else (brackets and backslashes included) is literal."""
+    return "".join(c if c in "*?" else escape(c) for c in pattern)
+
+
+def matcher(pattern: str) -> Glob:
+    """The matcher of a logical key pattern (see :func:`logical_glob`)."""
+    return Glob(logical_glob(pattern))
 
 
 def actual_backend(region: CacheRegion) -> CacheBackend:

@@ -46,6 +46,18 @@ RETRY_INTERVAL = 1.0
 UNDELIVERED_LIMIT = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What became of a backend call: ``made`` is False when it failed or was not
+    tried (the backend rests after an outage); ``value`` is what it returned."""
+
+    made: bool
+    value: Any = None
+
+
+NOT_MADE = Reply(False)
+
+
 @dataclass(slots=True)
 class Lookup:
     """The outcome of reading one key: a hit with its data, or a miss."""
@@ -91,27 +103,68 @@ class Store:
 
         ``load`` returns ``(data to store, value)``. Concurrent misses of the
         same key, in any process sharing the backend, wait for the first
-        loader (the herd lock) and then read what it stored. A hit that ``use``
-        refuses (written by hand, or by another program) is counted with
-        ``on_bad_entry``, read as a miss and overwritten by the load.
+        loader (the herd lock) and then read what it stored.
         """
-        (lookup,) = self.fetch([(key, guards)])
-        if lookup.hit:
-            if (value := use(lookup.data)) is not MISS:
-                return value
-            self._on_bad_entry()
+        request = [(key, guards)]
+        found = self._hits(self.fetch(request), use)
+        if key in found:
+            return found[key]
         with self.lock(key):
             # read again: a loader may have stored it between our miss and our lock,
             # whether or not we had to wait for that lock (not a read of the app's)
             with uncounted():
-                (lookup,) = self.fetch([(key, guards)])
-            if lookup.hit and (value := use(lookup.data)) is not MISS:
-                return value
-            self.arm([lookup])
-            with self.loading([key]):
-                data, value = load()
-            self.save(self.entry(lookup, data))
-            return value
+                lookups = self.fetch(request)
+            return self._complete(lookups, lambda missing: {key: load()}, use, count_bad=False)[key]
+
+    def read_many(
+        self,
+        requests: Sequence[tuple[str, Sequence[str]]],
+        load: Callable[[list[str]], Mapping[str, tuple[Any, Any]]],
+        use: Callable[[Any], Any] = lambda data: data,
+    ) -> dict[str, Any]:
+        """The value of each ``(key, guards)``: hits in one backend read, misses loaded
+        together by ``load(missing keys)`` (each key's ``(data to store, value)``, in one
+        database read) after their guards are armed, stored in one backend write.
+
+        A hit that ``use`` refuses (written by hand, or by another program) is
+        counted with ``on_bad_entry``, read as a miss and overwritten by the load.
+        """
+        return self._complete(self.fetch(requests), load, use)
+
+    def _complete(
+        self,
+        lookups: Sequence[Lookup],
+        load: Callable[[list[str]], Mapping[str, tuple[Any, Any]]],
+        use: Callable[[Any], Any],
+        count_bad: bool = True,
+    ) -> dict[str, Any]:
+        """The hits ``use`` accepts; the rest armed, loaded and saved."""
+        values = self._hits(lookups, use, count_bad)
+        misses = [lookup for lookup in lookups if lookup.key not in values]
+        if misses:
+            self.arm(misses)  # before the database read: a commit meanwhile voids what we store
+            with self.loading([lookup.key for lookup in misses]):
+                loaded = load([lookup.key for lookup in misses])
+            entries: dict[str, Any] = {}
+            for lookup in misses:
+                data, values[lookup.key] = loaded[lookup.key]
+                if lookup.tokens is not None:
+                    entries[lookup.key] = [lookup.tokens, data]
+            self.save(entries)
+        return values
+
+    def _hits(
+        self, lookups: Sequence[Lookup], use: Callable[[Any], Any], count_bad: bool = True
+    ) -> dict[str, Any]:
+        """``use(data)`` of each hit that ``use`` accepts, by key."""
+        values = {}
+        for lookup in lookups:
+            if lookup.hit:
+                if (value := use(lookup.data)) is not MISS:
+                    values[lookup.key] = value
+                elif count_bad:
+                    self._on_bad_entry()
+        return values
 
     @contextmanager
     def loading(self, keys: Sequence[str]) -> Iterator[None]:
@@ -136,15 +189,16 @@ class Store:
         try:
             yield
         finally:
-            if acquired:
+            if acquired.made and acquired.value:
                 self._call("unlock", mutex.release)  # fails if the lock expired meanwhile
 
     def fetch(self, requests: Sequence[tuple[str, Sequence[str]]]) -> list[Lookup]:
         """Read keys and their guards in one backend call (:meth:`PlainRegion.get_payloads`)."""
         guards = list(dict.fromkeys(g for _, gs in requests for g in gs))
-        values = self._call("read", self.region.get_payloads, [key for key, _ in requests] + guards)
-        if values is None:
+        reply = self._call("read", self.region.get_payloads, [key for key, _ in requests] + guards)
+        if not reply.made:
             return [Lookup(key, hit=False) for key, _ in requests]
+        values = reply.value
         current = dict(zip(guards, values[len(requests) :]))
         fresh: dict[str, int] = {}
         lookups = []
@@ -172,12 +226,8 @@ class Store:
             for lookup in misses:
                 lookup.tokens = None
 
-    def entry(self, lookup: Lookup, data: Any) -> dict[str, Any]:
-        """The mapping that stores ``data`` under a miss, tagged with its tokens."""
-        return {} if lookup.tokens is None else {lookup.key: [lookup.tokens, data]}
-
     def save(self, entries: Mapping[str, Any]) -> None:
-        """Store tagged entries (see :meth:`entry`) in one ``set_multi``."""
+        """Store entries tagged ``[tokens, data]`` in one ``set_multi``."""
         if entries:
             self._set_multi(entries)
 
@@ -185,12 +235,12 @@ class Store:
         """Delete keys in one backend call; if that fails, keep them for later."""
         if not keys:
             return True
-        if self._call("delete", self.region.delete_multi, keys) is None:
+        if not self._call("delete", self.region.delete_multi, keys).made:
             self._keep(keys)
             return False
         return True
 
-    def lose_track(self) -> None:
+    def flush_namespace_when_back(self) -> None:
         """Some deletes could not even be listed: flush the namespace once back."""
         with self._lock:
             self._lost = True
@@ -210,7 +260,7 @@ class Store:
             done = self._attempt("delete", scan.delete_matching, self.region, self._everything)
         else:
             done = self._attempt("delete", self.region.delete_multi, keys)
-        if done is None:
+        if not done.made:
             return False
         with self._lock:
             for key in keys:
@@ -219,19 +269,18 @@ class Store:
             return not (self._undelivered or self._lost)
 
     def _set_multi(self, mapping: Mapping[str, Any]) -> bool:
-        return self._call("write", self.region.set_multi, mapping) is not None
+        return self._call("write", self.region.set_multi, mapping).made
 
-    def _call(self, operation: str, method: Callable[..., Any], *args: Any) -> Any:
-        """A backend call's result (True for None), or None when it could not be made:
-        it failed, the backend rests after a failure, or deletes kept from an
-        outage could not be delivered first."""
+    def _call(self, operation: str, method: Callable[..., Any], *args: Any) -> Reply:
+        """Make a backend call, unless the backend rests after a failure or deletes
+        kept from an outage cannot be delivered first."""
         if self._down_since is not None and time.monotonic() - self._last_try < RETRY_INTERVAL:
-            return None
+            return NOT_MADE
         if (self._undelivered or self._lost) and not self._deliver():
-            return None
+            return NOT_MADE
         return self._attempt(operation, method, *args)
 
-    def _attempt(self, operation: str, method: Callable[..., Any], *args: Any) -> Any:
+    def _attempt(self, operation: str, method: Callable[..., Any], *args: Any) -> Reply:
         try:
             result = method(*args)
         except Exception as exc:
@@ -243,14 +292,14 @@ class Store:
                 log.warning(
                     "cache region %r unreachable (%s: %s); reading the database", self.label, operation, exc
                 )
-            return None
+            return NOT_MADE
         if self._down_since is not None:
             down_for = time.monotonic() - self._down_since
             self._down_since = None
             log.warning("cache region %r reachable again after %.1f s", self.label, down_for)
-        return True if result is None else result
+        return Reply(True, result)
 
-    def _failed(self, operation: str, exc: Exception) -> None:
+    def _failed(self, operation: str, exc: Exception) -> Reply:
         """An error that is not an outage: the backend stays trusted and deletes are never held back.
 
         A read or write that fails (a value the codec cannot encode, a herd
@@ -261,7 +310,7 @@ class Store:
         if operation == "delete":
             raise exc
         log.warning("cache region %r: %s skipped (%s: %s)", self.label, operation, type(exc).__name__, exc)
-        return None
+        return NOT_MADE
 
 
 def is_outage(exc: BaseException) -> bool:

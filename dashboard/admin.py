@@ -24,6 +24,7 @@ from caching import CacheableMixin
 
 from . import access, auth, scope, security
 from .cli import command_group
+from .log import enable_log
 from .paths import TEMPLATES
 from .views.keys import KeyBrowserView
 from .views.log import InvalidationLogView
@@ -81,7 +82,7 @@ def init_dashboard(
     assets = Blueprint("dashboard_assets", __name__)
     assets.add_url_rule("/favicon.ico", "favicon", favicon)
     app.register_blueprint(assets, url_prefix=url)
-    app.extensions["caching"].enable_log(app.config.get("CACHE_LOG_SIZE", 1000)).who = access.user_name
+    enable_log(app, app.config.get("CACHE_LOG_SIZE", 1000)).who = access.user_name
     gate = access.Gate(can_access, auth.SignedInAdmin if own_login else None)
     app.extensions["dashboard"] = Mount(build_admin(app, db, models, url, name), gate)
     if cli_group:

@@ -36,10 +36,8 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from caching.extension import current_state
+from caching import MISS, current_state, uncounted
 from caching.keys import guard_key, with_guards
-from caching.stats import uncounted
-from caching.store import MISS
 
 from . import security
 from .scope import confine
@@ -136,7 +134,7 @@ def load_admin(token: str) -> SignedInAdmin | None:
 
     if state.enabled:
         with uncounted():  # the dashboard's own bookkeeping, not the app's cache traffic
-            data = state.store(state.default_label).read_through(key, [guard_key(key)], load, use)
+            data = state.region(state.default_label).store.read_through(key, [guard_key(key)], load, use)
     else:
         data = load()[1]
     if data is None or data[2] < time.time() - SESSION_DAYS * 86400:
@@ -185,7 +183,7 @@ def _end_sessions(db: SQLAlchemy, digests: list[str]) -> None:
     db.session.commit()
     if digests:
         state = current_state()
-        state.store(state.default_label).delete(with_guards(map(_session_key, digests)))
+        state.region(state.default_label).store.delete(with_guards(map(_session_key, digests)))
 
 
 class LoginForm(FlaskForm):

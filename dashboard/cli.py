@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from caching.extension import current_state
+from caching import current_state
 
 from .auth import admin_models, create_admin
 from .views.stats import region_row

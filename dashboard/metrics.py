@@ -15,8 +15,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from caching.extension import CachingState
-from caching.keycount import key_count
+from caching import CachingState
+
+from .keycount import key_count
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 SHAPE_LABELS = ["region", "table", "kind"]
@@ -40,7 +41,7 @@ class CacheCollector(Collector):
         self.state = state
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
-        figures = {label: stats.snapshot() for label, stats in self.state.stats.items()}
+        figures = {label: region.stats.snapshot() for label, region in self.state.regions.items()}
         for field, text in SHAPE_COUNTERS.items():
             family = CounterMetricFamily(f"cache_{field}", text, labels=SHAPE_LABELS)
             for label, snapshot in figures.items():

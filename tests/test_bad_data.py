@@ -12,7 +12,7 @@ from tests.dashboard_helpers import post
 
 def errors(app):
     with app.app_context():
-        return caching.state().stats["default"].snapshot()["errors"]
+        return caching.state().region("default").stats.snapshot()["errors"]
 
 
 def overwrite(app, key, data):
@@ -65,14 +65,14 @@ def test_the_key_browser_shows_and_deletes_a_value_of_the_wrong_shape(dashboard,
     assert "(not the shape of a listing value) [" in text
     post(admin, "/admin/keys/delete", {"region": "default", "key": "user.id[all]"})
     with dashboard.app_context():
-        left = [key for batch in caching.state().matching("default", "user.id*") for key in batch]
+        left = [key for batch in caching.state().region("default").keys_matching("user.id*") for key in batch]
     assert "user.id[all]" not in left and "user.id[1]" in left
 
 
 def redis_of(app):
     with app.app_context():
-        client = caching.state().redis_client("default")
-        prefix = caching.state().namespaces["default"].meta_prefix
+        client = caching.state().region("default").client
+        prefix = caching.state().region("default").namespace.meta_prefix
     if client is None:
         pytest.skip("the log and shared stats live in Redis only")
     return client, prefix

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from caching import FromCache
-from caching.browse import BadPattern, browse, count_matching
+from dashboard.browse import BadPattern, browse, count_matching
 from dashboard.extensions import caching, db
 from dashboard.models import Address, User
 

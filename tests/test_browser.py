@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from caching.browse import natural_key
+from dashboard.browse import natural_key
 from dashboard.extensions import db
 from dashboard.models import Address, User
 from dashboard.views.log import PAGE_SIZE

@@ -7,9 +7,10 @@ from sqlalchemy import Integer, String, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caching import CacheableMixin, Caching
-from caching.browse import count_matching
 from dashboard.admin import init_dashboard
+from dashboard.browse import count_matching
 from dashboard.extensions import caching, db
+from dashboard.log import current_log
 from dashboard.models import User
 from tests.dashboard_helpers import log_in
 
@@ -73,7 +74,7 @@ def test_flush_empties_one_region_and_logs_it(dashboard):
     assert result.output == f"Flushed {stored} keys of region 'default'.\n"
     with dashboard.app_context():
         assert count_matching(caching.state(), "default") == 0
-        [entry] = caching.state().log.entries(operation="manual")
+        [entry] = current_log().entries(operation="manual")
     assert {"user.id[1]", "user.views=3[all]"} <= set(entry["keys"])
 
 
@@ -93,7 +94,7 @@ def test_stats_prints_a_line_per_region_with_the_stats_pages_figures(dashboard):
         "region", "backend", "keys", "hits", "misses", "ratio", "sets", "deletes", "errors", "invalidated"
     ]  # fmt: skip
     with dashboard.app_context():
-        figures = caching.state().stats["default"].snapshot()
+        figures = caching.state().region("default").stats.snapshot()
         stored = count_matching(caching.state(), "default")
     assert figures["hits"] > 0 and figures["misses"] > 0
     expected = [str(stored), str(figures["hits"]), str(figures["misses"]), f"{figures['ratio']:.1%}"]

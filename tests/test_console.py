@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 import re
 
-from caching.browse import browse, natural_key
-from caching.log import InvalidationLog
+from dashboard.browse import browse, natural_key
 from dashboard.extensions import caching, db
+from dashboard.log import InvalidationLog, current_log
 from dashboard.models import Address, User
 from dashboard.views.log import KEYS_PAGE, KEYS_SHOWN, PAGE_SIZE
 from dashboard.views.models import object_label
@@ -85,12 +85,12 @@ def test_each_key_shows_its_guard_and_token(dashboard, admin):
         User.cache.get(4)
         User.cache.filter(views=3, offset=0, limit=2)
         state = caching.state()
-        token = state.regions["default"].get("gen:user.id[4]")
+        token = state.regions["default"].dogpile.get("gen:user.id[4]")
         [entry] = browse(state, "default", "user.id[4]")[0]
         assert [(g.key, g.stored, g.holds) for g in entry.guards] == [("gen:user.id[4]", token, True)]
         [window] = browse(state, "default", "user.views=3[all][*")[0]
         assert [g.key for g in window.guards] == ["gen:user.views=3[all]"]  # a page shares its listing's
-        state.regions["default"].delete("gen:user.id[4]")
+        state.regions["default"].dogpile.delete("gen:user.id[4]")
         [entry] = browse(state, "default", "user.id[4]")[0]
         assert [(g.stored, g.holds) for g in entry.guards] == [(token, False)]
     page = text(admin.get("/admin/keys/?pattern=user.id[4]"))
@@ -105,7 +105,7 @@ def record(log: InvalidationLog, count: int, keys: int = 1, **fields) -> None:
 
 def test_the_log_pages_back_and_forth_and_each_page_stays_small(dashboard, admin):
     with dashboard.app_context():
-        log = caching.state().log
+        log = current_log()
         log.clear()
         record(log, 2 * PAGE_SIZE + 20, keys=500)
     first = text(admin.get("/admin/log/"))
@@ -122,7 +122,7 @@ def test_the_log_pages_back_and_forth_and_each_page_stays_small(dashboard, admin
 
 def test_an_entry_shows_a_few_keys_and_links_to_all_of_them_paged(dashboard, admin):
     with dashboard.app_context():
-        log = caching.state().log
+        log = current_log()
         log.clear()
         record(log, 1, keys=KEYS_PAGE + 30)
         [entry] = log.entries()
@@ -152,7 +152,7 @@ def link_to(page: str, css_class: str) -> str:
 
 def test_the_active_filter_is_shown_with_a_way_to_clear_it(dashboard, admin):
     with dashboard.app_context():
-        log = caching.state().log
+        log = current_log()
         log.clear()
         record(log, 3)
         record(log, 2, operation="delete")

@@ -139,11 +139,11 @@ def test_each_update_reads_old_and_new_rows_in_one_statement_each(users, sql):
 
 
 def test_a_value_the_codec_cannot_encode_does_not_hold_back_deletes(app, users, region, caplog):
-    from caching.extension import current_state
+    from caching import current_state
 
     if isinstance(scan.actual_backend(region), MemoryBackend):
         pytest.skip("the memory backend keeps objects as they are: it encodes nothing")
-    store = current_state().store("default")
+    store = current_state().region("default").store
     store.save({"user.id[4]": [[1], lambda: None]})  # not msgpack, not picklable: the write is skipped
     assert "write skipped" in caplog.text
     warm(lambda: User.cache.get(4))
@@ -157,9 +157,9 @@ def test_a_failing_delete_that_is_not_an_outage_is_raised(app, users, monkeypatc
         def delete_multi(self, keys):
             raise ValueError("refused")
 
-    from caching.extension import current_state
+    from caching import current_state
 
-    store = current_state().store("default")
+    store = current_state().region("default").store
     monkeypatch.setattr(store.region, "backend", Refusing().wrap(store.region.backend))
     User.cache.get(4).views = 5
     with pytest.raises(ValueError, match="refused"):

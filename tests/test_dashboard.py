@@ -3,7 +3,7 @@
 import html
 import re
 
-from caching.browse import browse
+from dashboard.browse import browse
 from dashboard.extensions import caching, db
 from dashboard.models import User
 from tests.dashboard_helpers import ADMIN, csrf_token, log_in, post
@@ -149,7 +149,7 @@ def test_stats_count_hits_and_misses(dashboard, admin):
     warm_cache(dashboard)
     warm_cache(dashboard)
     with dashboard.app_context():
-        figures = caching.state().stats["default"].snapshot()
+        figures = caching.state().region("default").stats.snapshot()
     assert figures["hits"] > 0 and figures["misses"] > 0
     text = page(admin.get("/admin/"))
     assert f"{figures['ratio'] * 100:.1f}%" in text

@@ -7,7 +7,7 @@ import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caching.namespace import matcher
+from caching import matcher
 from caching.scan import Glob
 
 # the patterns that took a worker down, and others that make backtracking matchers explode

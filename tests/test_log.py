@@ -1,11 +1,14 @@
 """The invalidation log: newest first, searchable, bounded."""
 
-from dashboard.extensions import caching, db
+from flask import current_app
+
+from dashboard.extensions import db
+from dashboard.log import enable_log
 from dashboard.models import User
 
 
 def test_each_commit_and_manual_flush_is_an_entry_newest_first(users):
-    log = caching.state().enable_log()
+    log = enable_log(current_app)
     user = User.cache.get(4)
     user.views = 4
     db.session.commit()
@@ -27,7 +30,7 @@ def test_each_commit_and_manual_flush_is_an_entry_newest_first(users):
 
 
 def test_search_by_model_pk_key_and_operation(users):
-    log = caching.state().enable_log()
+    log = enable_log(current_app)
     User.cache.get(4).views = 8
     User.cache.get(5).email = "five@example.org"
     db.session.commit()
@@ -39,14 +42,14 @@ def test_search_by_model_pk_key_and_operation(users):
 
 
 def test_who_is_asked_at_record_time(users):
-    log = caching.state().enable_log()
+    log = enable_log(current_app)
     log.who = lambda: "alice"
     User.cache.flush("user.id[1]")
     assert log.entries()[0]["who"] == "alice"
 
 
 def test_the_log_keeps_the_newest_entries_only(users):
-    log = caching.state().enable_log(size=3)
+    log = enable_log(current_app, size=3)
     for pk in range(1, 6):
         User.cache.flush(f"user.id[{pk}]")
     assert [e["keys"] for e in log.entries()] == [["user.id[5]"], ["user.id[4]"], ["user.id[3]"]]

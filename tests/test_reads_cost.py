@@ -39,7 +39,7 @@ def recorded(region) -> Reads:
 
 
 def logical(stored_keys):
-    return [caching.state().namespaces["default"].unmangle(k) for k in stored_keys]
+    return [caching.state().region("default").namespace.unmangle(k) for k in stored_keys]
 
 
 def test_a_warm_listing_and_page_read_one_key_and_its_guard_in_one_call(users, region, sql, counter):

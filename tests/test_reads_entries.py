@@ -110,7 +110,7 @@ PAYLOAD_DAMAGE = {
 
 @pytest.mark.parametrize("damage", PAYLOAD_DAMAGE.values(), ids=PAYLOAD_DAMAGE.keys())
 def test_a_malformed_statement_payload_is_a_miss(boxes, region, sql, damage, monkeypatch):
-    from caching import extension
+    from caching import context
     from caching.mapping import info_for
     from caching.serialize import EntityRef
 
@@ -119,12 +119,12 @@ def test_a_malformed_statement_payload_is_a_miss(boxes, region, sql, damage, mon
     def encode(value: Any) -> EntityRef | None:
         if isinstance(value, _Ref):
             return EntityRef(info.class_path, info.fingerprint, value.values)
-        return extension._entity_ref(value)
+        return context._entity_ref(value)
 
     statement = select(RdBox).order_by(RdBox.id).options(FromCache("default", "rd_boxes"))
     db.session.scalars(statement).all()
     tokens, payload = region.get("rd_boxes")
-    monkeypatch.setattr(extension.current_state().codec, "_encode_entity", encode)
+    monkeypatch.setattr(context.current_state().codec, "_encode_entity", encode)
     region.set("rd_boxes", [tokens, damage(payload)])
     fresh_session()
     sql.reset()

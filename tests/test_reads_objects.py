@@ -144,7 +144,7 @@ def test_deferred_columns_are_not_cached_and_load_on_access(docs, sql, region):
     doc = cached_doc(sql)
     _tokens, values = region.get("rd_doc.id[1]")
     assert "long text one" not in values
-    assert "body" not in RdDoc.cache.info.keys
+    assert "body" not in RdDoc.cache.info.names
 
     assert doc.body == "long text one"
     assert len(sql) == 1

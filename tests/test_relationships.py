@@ -232,7 +232,7 @@ def test_objects_read_by_plain_queries_load_their_relationships_through_the_cach
 
 def test_a_batch_of_relationship_misses_is_timed_for_the_stats(people, app):
     """What a hit saves: the batch's one statement, shared by the listings it loaded."""
-    stats = app.extensions["caching"].stats["default"]
+    stats = app.extensions["caching"].region("default").stats
     stats.reset()
     page(User.cache.filter())
     shapes = {(row["table"], row["kind"]): row for row in stats.snapshot()["shapes"]}

@@ -4,6 +4,7 @@ import pytest
 
 from caching import stats as stats_module
 from dashboard.extensions import db
+from dashboard.log import current_log, enable_log
 from dashboard.models import User
 from tests.conftest import fresh_session, make_app
 
@@ -36,14 +37,14 @@ def test_stats_add_up_across_processes(two_apps, monkeypatch):
         User.cache.get(1)  # hit
     for app in (first, second):
         with app.app_context():
-            figures = app.extensions["caching"].stats["default"].snapshot()
+            figures = app.extensions["caching"].region("default").stats.snapshot()
             assert (figures["hits"], figures["misses"]) == (1, 1)
 
 
 def test_counts_are_pushed_in_batches_not_per_operation(two_apps, monkeypatch):
     first, _ = two_apps
     with first.app_context():
-        stats = first.extensions["caching"].stats["default"]
+        stats = first.extensions["caching"].region("default").stats
         pushes = []
         real_push = stats.push
         monkeypatch.setattr(stats, "push", lambda: pushes.append(1) or real_push())
@@ -57,12 +58,12 @@ def test_counts_are_pushed_in_batches_not_per_operation(two_apps, monkeypatch):
 def test_log_entries_are_shared(two_apps):
     first, second = two_apps
     for app in (first, second):
-        app.extensions["caching"].enable_log()
+        enable_log(app)
     with first.app_context():
         User.cache.get(1).views = 2
         db.session.commit()
     with second.app_context():
-        [entry] = second.extensions["caching"].log.entries(model="User")
+        [entry] = current_log().entries(model="User")
         assert entry["keys"][0] == "user.id[1]"
 
 
@@ -76,7 +77,7 @@ def test_per_model_counts_and_latency_add_up_across_processes(two_apps, monkeypa
             db.session.remove()
     for app in (first, second):
         with app.app_context():
-            figures = app.extensions["caching"].stats["default"].snapshot()
+            figures = app.extensions["caching"].region("default").stats.snapshot()
         counts = {(s["table"], s["kind"]): (s["hits"], s["misses"], s["sets"]) for s in figures["shapes"]}
         assert counts == {("user", "object"): (2, 1, 1), ("user", "listing"): (2, 1, 1)}
         assert figures["latency"]["reads"] == 6

@@ -10,7 +10,7 @@ from tests.conftest import fresh_session
 
 
 def snapshot():
-    return caching.state().stats["default"].snapshot()
+    return caching.state().region("default").stats.snapshot()
 
 
 def test_hits_misses_sets_and_deletes_are_counted_without_guards(users):
@@ -99,7 +99,7 @@ def test_a_keys_table_and_kind_are_told_from_the_stored_key(stored, shape):
 
 
 def test_a_database_load_is_timed_per_shape_and_what_hits_saved_follows(users):
-    caching.state().stats["default"].reset()  # the fixture's inserts invalidated keys
+    caching.state().region("default").stats.reset()  # the fixture's inserts invalidated keys
     for _ in range(3):
         User.cache.get(4)  # a miss, then two hits
         fresh_session()

@@ -9,7 +9,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from caching import FromCache, keycount, scan
+from caching import FromCache, scan
+from dashboard import keycount
 from dashboard.extensions import caching, db
 from dashboard.models import User
 
@@ -29,7 +30,7 @@ def workload(app):
     warm; then one update. Each ``remove()`` ends a request (an empty identity map)."""
     statement = select(User).where(User.views > 2).options(FromCache("default"))
     with app.app_context():
-        caching.state().stats["default"].reset()
+        caching.state().region("default").stats.reset()
         for _ in range(2):
             User.cache.get(1)  # object: miss, hit
             User.cache.filter(views=3)  # listing: miss, hit
@@ -120,13 +121,13 @@ def test_the_front_page_never_walks_a_large_namespace(dashboard, admin, monkeypa
         for pk in range(1, 6):
             User.cache.get(pk)
         exact = keycount.key_count(caching.state(), "default")
-        client = caching.state().redis_client("default")
+        client = caching.state().region("default").client
         size = client.dbsize() if client is not None else None
         db.session.remove()
     assert exact.exact and exact.keys >= 12  # six entries, six guards, the admin's session
     walks = []
-    real_iter_keys = scan.iter_keys
-    monkeypatch.setattr(scan, "iter_keys", lambda *a, **k: walks.append(a) or real_iter_keys(*a, **k))
+    real_walk = scan.walk
+    monkeypatch.setattr(scan, "walk", lambda *a, **k: walks.append(a) or real_walk(*a, **k))
     monkeypatch.setattr(keycount, "EXACT_LIMIT", 3)
     text = html.unescape(admin.get("/admin/").get_data(as_text=True))
     assert walks == []

@@ -8,7 +8,7 @@ from flask import Blueprint
 from flask_admin import Admin
 from werkzeug.wrappers import Response
 
-from caching.extension import CachingState, current_state
+from caching import CachingState, current_state
 
 from .. import access
 from ..scope import confine

@@ -6,8 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from werkzeug.wrappers import Response
 
-from caching.browse import BadPattern, browse, check_cursor, check_pattern, count_matching
-
+from ..browse import BadPattern, browse, check_cursor, check_pattern, count_matching
 from .base import AdminAccess, region_label, state
 
 PAGE_SIZE = 50

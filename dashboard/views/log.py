@@ -11,11 +11,11 @@ from __future__ import annotations
 from flask import abort, request
 from flask_admin import BaseView, expose
 
-from caching.browse import BadPattern, check_pattern
 from caching.keys import GUARD_PREFIX, guard_key
-from caching.log import InvalidationLog
 
-from .base import AdminAccess, state
+from ..browse import BadPattern, check_pattern
+from ..log import InvalidationLog, current_log
+from .base import AdminAccess
 
 OPERATIONS = ("insert", "update", "delete", "bulk", "manual")
 FILTERS = ("model", "pk", "key", "operation")
@@ -111,7 +111,7 @@ def fold_guards(keys: list[str]) -> list[tuple[str, bool]]:
 
 
 def log() -> InvalidationLog:
-    current = state().log
+    current = current_log()
     if current is None:
         abort(404)
     return current

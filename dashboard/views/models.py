@@ -17,10 +17,9 @@ from sqlalchemy import String, Text, inspect
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from caching import FromCache
-from caching.mapping import info_for
-from caching.preview import keys_for_insert, keys_for_update
+from caching import FromCache, info_for
 
+from ..preview import keys_for_insert, keys_for_update
 from .base import AdminAccess
 
 PREVIEW_EXCLUDE = ("csrf_token",)
@@ -61,9 +60,9 @@ class CachedModelView(AdminAccess, ModelView):
     def __init__(self, model: type, db: Any, **kwargs: Any) -> None:
         info = info_for(model)
         self.column_searchable_list = [
-            k for k in info.keys if isinstance(info.columns[k].type, (String, Text))
+            k for k in info.names if isinstance(info.columns[k].type, (String, Text))
         ]
-        self.column_filters = [k for k in info.keys if k != info.pk and _filterable(info.columns[k])]
+        self.column_filters = [k for k in info.names if k != info.pk and _filterable(info.columns[k])]
         self.column_default_sort = info.pk
         self.column_export_exclude_list = [info.pk]  # the export's columns stay what they were
         self.form_columns = form_columns(model)
@@ -145,7 +144,7 @@ class CachedModelView(AdminAccess, ModelView):
     def _pk_value(self, id: Any) -> Any:
         """``id`` typed like the primary key, or None if no row can have it."""
         info = info_for(self.model)
-        column = info.keys[info.identity_indexes[0]]
+        column = info.names[info.identity_indexes[0]]
         try:
             pk = info.coerce(column, id)
         except TypeError:

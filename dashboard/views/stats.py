@@ -2,7 +2,7 @@
 
 Nothing here walks the namespace: figures come from each region's stats
 (one ``HGETALL`` of the totals and one of the series on Redis) and the key
-count from :func:`caching.keycount.key_count` (a ``DBSIZE`` and one sampling
+count from :func:`dashboard.keycount.key_count` (a ``DBSIZE`` and one sampling
 pipeline at most, beyond a small database).
 """
 
@@ -16,11 +16,9 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from werkzeug.wrappers import Response
 
-from caching import keycount
-from caching.mapping import model_for_table
-from caching.scan import actual_backend
+from caching import model_for_table
 
-from .. import metrics
+from .. import keycount, metrics
 from ..charts import Chart, line_chart
 from .base import AdminAccess, state
 
@@ -34,7 +32,7 @@ class DashboardIndexView(AdminAccess, AdminIndexView):
 
     @expose("/")
     def index(self) -> str:
-        figures = {label: state().stats[label].snapshot() for label in state().regions}
+        figures = {label: region.stats.snapshot() for label, region in state().regions.items()}
         return self.render(
             "dashboard/index.html",
             rows=[region_row(label, figures[label]) for label in figures],
@@ -66,18 +64,18 @@ def token_ok() -> bool:
 
 def region_row(label: str, figures: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the region table and charts show of one region (from its stats ``figures``)."""
-    figures = dict(figures or state().stats[label].snapshot())
+    figures = dict(figures or state().region(label).stats.snapshot())
     count = keycount.key_count(state(), label)
     row = {
         "label": label,
-        "backend": type(actual_backend(state().regions[label])).__name__,
+        "backend": type(state().region(label).backend).__name__,
         "keys": "—" if count is None else f"{'' if count.exact else '≈'}{count.keys}",
         "keys_how": None if count is None else count.how,
         "charts": charts(figures.pop("minutes")),
         **figures,
     }
     del row["series"]  # ten-second buckets: the charts use minutes
-    client = state().redis_client(label)
+    client = state().region(label).client
     if client is not None:
         memory, stats = client.info("memory"), client.info("stats")
         row["redis"] = {

@@ -17,9 +17,9 @@ from typing import Any
 
 from dogpile.cache.backends.memory import MemoryBackend
 
+from caching import CachingState
+
 from .browse import count_matching
-from .extension import CachingState
-from .scan import actual_backend
 
 EXACT_LIMIT = 1000
 SAMPLES = 64
@@ -34,16 +34,16 @@ class KeyCount:
 
 def key_count(state: CachingState, label: str) -> KeyCount | None:
     """The region's key count (guards included), or None for a backend that cannot tell."""
-    backend = actual_backend(state.regions[label])
-    if isinstance(backend, MemoryBackend):
-        return KeyCount(len(backend._cache), True, "counted")
-    client = state.redis_client(label)
+    region = state.region(label)
+    if isinstance(region.backend, MemoryBackend):
+        return KeyCount(len(region.backend._cache), True, "counted")
+    client = region.client
     if client is None:
         return None
     size = client.dbsize()
     if size <= EXACT_LIMIT:
         return KeyCount(count_matching(state, label, "*"), True, "scanned")
-    return KeyCount(_sampled(client, size, state.namespaces[label].prefix), False, "sampled")
+    return KeyCount(_sampled(client, size, region.namespace.prefix), False, "sampled")
 
 
 def _sampled(client: Any, size: int, prefix: str) -> int:

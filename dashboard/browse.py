@@ -1,10 +1,9 @@
 """Browsing a region's keys: page by page, with age, TTL, size and a preview.
 
-Keys are listed by a logical pattern (``*`` and ``?`` wildcards): on Redis
-with ``SCAN`` and a cursor, never ``KEYS``; on the memory backend from its
-dict. Values are read straight from the backend, around the stats proxy, so
-browsing does not count as cache traffic, and are decoded with the region's
-codec (never unpickled) into a short text preview.
+Keys are listed by a logical pattern (``*`` and ``?`` wildcards) with
+:meth:`caching.Region.walk` (``SCAN`` on Redis, never ``KEYS``) and read with
+:meth:`caching.Region.peek` (around the stats, never unpickled), then turned
+into a short text preview.
 """
 
 from __future__ import annotations
@@ -15,18 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dogpile.cache.api import NO_VALUE
-from dogpile.cache.backends.redis import RedisBackend
-
-from . import scan
-from .extension import CachingState
-from .keys import GUARD_PREFIX, STATEMENT_PREFIX, guard_key, table_of
-from .mapping import info_for, model_for_table
-from .namespace import matcher
-from .redis_proxy import get_many
-from .serialize import EntityRef, parse_stored
+from caching import CachingState, EntityRef, info_for, model_for_table
+from caching.keys import GUARD_PREFIX, STATEMENT_PREFIX, guard_key, table_of
 
 PREVIEW_CHARS = 160
+NOT_OURS = "(not a value this cache wrote)"
 MAX_PATTERN = 200
 MAX_EXAMINED = 5000  # stored keys one page may look at: a rare pattern ends the page early
 MAX_CURSOR = 2**64 - 1  # Redis refuses anything larger
@@ -123,7 +115,7 @@ def count_matching(state: CachingState, label: str, pattern: str = "*", guards: 
     check_pattern(pattern)
     return sum(
         1
-        for batch in state.matching(label, pattern)
+        for batch in state.region(label).keys_matching(pattern)
         for key in batch
         if guards or not key.startswith(GUARD_PREFIX)
     )
@@ -132,20 +124,10 @@ def count_matching(state: CachingState, label: str, pattern: str = "*", guards: 
 def _page(
     state: CachingState, label: str, pattern: str, cursor: int, count: int, guards: bool
 ) -> tuple[list[str], str | None]:
-    region = state.regions[label]
-    namespace = state.namespaces[label]
-    wanted = matcher(pattern).match
-
-    def keep(stored: str) -> str | None:
-        key = namespace.unmangle(stored)
-        if key is None or not wanted(key) or (not guards and key.startswith(GUARD_PREFIX)):
-            return None
-        return key
-
     found: list[str] = []
     examined = 0
-    for after, batch in scan.walk(region, namespace.stored_pattern(pattern), cursor, count):
-        found.extend(k for k in map(keep, batch) if k is not None)
+    for after, batch in state.region(label).walk(pattern, cursor, count):
+        found.extend(k for k in batch if guards or not k.startswith(GUARD_PREFIX))
         examined += count
         if after != 0 and (len(found) >= count or examined >= MAX_EXAMINED):
             return sorted(found, key=natural_key), str(after)
@@ -156,56 +138,35 @@ def _describe(state: CachingState, label: str, keys: Sequence[str]) -> list[KeyE
     """The keys' values, their guards' tokens and (on Redis) TTLs, in one read of each."""
     if not keys:
         return []
-    region = state.regions[label]
-    backend = scan.actual_backend(region)
+    region = state.region(label)
     guards = sorted({g for g in map(guard_of, keys) if g is not None})
-    namespace = state.namespaces[label]
-    stored = [namespace.mangle(k) for k in [*keys, *guards]]
-    ttls: list[Any] = [None] * len(keys)
-    if isinstance(backend, RedisBackend):
-        values = get_many(backend.reader_client, stored)
-        pipe = backend.reader_client.pipeline(transaction=False)
-        for key in stored[: len(keys)]:
-            pipe.pttl(key)
-        ttls = [t / 1000 if t >= 0 else None for t in pipe.execute()]
-    else:
-        values = backend.get_serialized_multi(stored)
-    tokens = {g: _payload(state, raw) for g, raw in zip(guards, values[len(keys) :])}
+    stored = region.peek([*keys, *guards], ttl=True)
+    tokens = {g: None if found is None else found.value for g, found in zip(guards, stored[len(keys) :])}
+    expiration_time = region.dogpile.expiration_time
     now = time.time()
     entries = []
-    for key, raw, ttl in zip(keys, values, ttls):
-        if raw is NO_VALUE or raw is None:
+    for key, found in zip(keys, stored):
+        if found is None:
             continue  # expired or deleted since the scan
-        age, preview, stored_tokens = _decode(state, key, raw, now)
-        expires_in = None if age is None or not region.expiration_time else region.expiration_time - age
+        age = None if found.created is None else now - found.created
+        preview, stored_tokens = _decode(key, found.value) if age is not None else (NOT_OURS, [])
+        expires_in = None if age is None or not expiration_time else expiration_time - age
         guard = guard_of(key)
         key_guards = tuple(
-            Guard(guard, token, tokens.get(guard)) if guard else Guard(None, token)
-            for token in stored_tokens
+            Guard(guard, token, tokens.get(guard)) if guard else Guard(None, token) for token in stored_tokens
         )
-        entries.append(KeyEntry(key, kind_of(key), len(raw), age, expires_in, ttl, preview, key_guards))
+        entry = KeyEntry(key, kind_of(key), found.size, age, expires_in, found.ttl, preview, key_guards)
+        entries.append(entry)
     return entries
 
 
-def _payload(state: CachingState, raw: Any) -> Any:
-    """What a raw stored value holds, or None if absent or not written by this cache."""
-    if raw is NO_VALUE or raw is None:
-        return None
-    stored = parse_stored(state.codec.loads, raw)
-    return None if stored is None else stored[2]
-
-
-def _decode(state: CachingState, key: str, raw: bytes, now: float) -> tuple[float | None, str, list[Any]]:
-    """Age, preview and the guard tokens the value was stored with."""
-    stored = parse_stored(state.codec.loads, raw)
-    if stored is None:
-        return None, "(not a value this cache wrote)", []
-    created, _, value = stored
+def _decode(key: str, value: Any) -> tuple[str, list[Any]]:
+    """Preview and the guard tokens the value was stored with."""
     tokens = value[0] if _tagged(value) and isinstance(value[0], list) else []
     try:
-        return now - created, _shorten(_preview(key, value)), tokens
+        return _shorten(_preview(key, value)), tokens
     except (TypeError, ValueError, KeyError, AttributeError):  # written by hand, not by this cache
-        return now - created, _shorten(f"(not the shape of a {kind_of(key)} value) {value!r}"), []
+        return _shorten(f"(not the shape of a {kind_of(key)} value) {value!r}"), []
 
 
 def _tagged(value: Any) -> bool:
@@ -235,7 +196,7 @@ def _preview(key: str, value: Any) -> str:
 
 def _row(key: str, values: Any) -> str:
     info = info_for(model_for_table(table_of(key)))
-    return ", ".join(f"{k}={v!r}" for k, v in zip(info.keys, values))
+    return ", ".join(f"{k}={v!r}" for k, v in zip(info.names, values))
 
 
 def _cell(cell: Any) -> str:

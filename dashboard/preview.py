@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .changes import change_for
-from .mapping import info_for
+from caching import ModelInfo, change_for, info_for
 
 
 def keys_for_insert(model: type, values: Mapping[str, Any]) -> list[str]:
     """Keys a commit inserting an object with ``values`` would flush (its primary key,
     unknown before the insert, shows as ``new``)."""
     info = info_for(model)
-    change = change_for(info, model.cache_label, None, _coerced(info, dict.fromkeys(info.keys), values))
+    change = change_for(info, model.cache_label, None, _coerced(info, dict.fromkeys(info.names), values))
     assert change is not None  # an insert always flushes its listings
     unknown = info.object_key(None)
     return [info.object_key("new") if key == unknown else key for key in change.keys]
@@ -26,12 +25,12 @@ def keys_for_update(obj: Any, values: Mapping[str, Any]) -> list[str]:
     form would refuse them anyway.
     """
     info = info_for(type(obj))
-    old = {k: getattr(obj, k) for k in info.keys}
+    old = {k: getattr(obj, k) for k in info.names}
     change = change_for(info, obj.cache_label, old, _coerced(info, old, values))
     return list(change.keys) if change else []
 
 
-def _coerced(info: Any, base: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+def _coerced(info: ModelInfo, base: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
     """``base`` with the ``values`` of its columns that convert to their column's type."""
     new = dict(base)
     for key, value in values.items():

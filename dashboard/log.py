@@ -20,10 +20,9 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any
 
-from flask import Flask, g, has_request_context
+from flask import Flask, current_app, g, has_request_context
 
-from .namespace import matcher
-from .signals import cache_invalidated
+from caching import cache_invalidated, matcher
 
 MAX_KEYS_PER_ENTRY = 500
 MAX_KEYS_SEARCHED = 20_000  # logged keys a key pattern looks at per request, newest first
@@ -38,7 +37,31 @@ ENTRY_FIELDS = {
     "key_count": int,
     "region": str,
 }
+EXTENSION = "dashboard_log"  # in app.extensions: the app's InvalidationLog
 log = logging.getLogger("caching")
+
+
+def enable_log(app: Flask, size: int = 1000) -> InvalidationLog:
+    """The app's invalidation log, made on the first call: kept in Redis when the
+    log's region (``CACHE_LOG_REGION``, else the default one) is on Redis."""
+    app = getattr(app, "_get_current_object", lambda: app)()  # the signal's sender, not a proxy
+    existing = app.extensions.get(EXTENSION)
+    if existing is None:
+        state = app.extensions["caching"]
+        region = state.region(app.config.get("CACHE_LOG_REGION") or state.default_label)
+        existing = app.extensions[EXTENSION] = InvalidationLog(
+            f"{region.namespace.meta_prefix}log",
+            region.client,
+            size,
+            on_bad_entry=lambda: region.stats.add(errors=1),
+        )
+        existing.connect(app)
+    return existing
+
+
+def current_log() -> InvalidationLog | None:
+    """The current app's invalidation log, if the dashboard enabled one."""
+    return current_app.extensions.get(EXTENSION)
 
 
 class InvalidationLog:

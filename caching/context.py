@@ -1,0 +1,126 @@
+"""The caching state of a Flask app, and how hooks find the current one.
+
+``Caching.init_app`` builds one :class:`CachingState` per app and keeps it in
+``app.extensions["caching"]``. Session and engine hooks run inside the app
+that owns the session and look the state up here; this module imports none
+of them, so every module of the library may import it (no import circle).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from dogpile.cache.backends.memory import MemoryBackend
+from flask import Flask, current_app, request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import inspect
+
+from . import flush
+from .mapping import info_for
+from .regions import Region, build_region
+from .serialize import Codec, EntityRef
+
+log = logging.getLogger("caching")
+
+DEFAULT_REGIONS = {"default": {"backend": "dogpile.cache.memory", "expiration_time": 300}}
+
+
+def current_state() -> CachingState:
+    """The caching state of the current Flask app."""
+    try:
+        return current_app.extensions["caching"]
+    except KeyError:
+        raise RuntimeError("caching is not set up on this app: call Caching().init_app(app, db)") from None
+
+
+def state_or_none() -> CachingState | None:
+    """The current app's caching state, or None outside an app or without caching."""
+    try:
+        return current_app.extensions.get("caching")
+    except RuntimeError:
+        return None
+
+
+class CachingState:
+    """One app's regions (one :class:`Region` record each), its settings and its models."""
+
+    def __init__(self, app: Flask, db: SQLAlchemy) -> None:
+        self.app = app
+        self.db = db
+        # CACHE_ENABLED = False: reads go to the database (to measure, or to rule the cache out)
+        self.enabled = bool(app.config.get("CACHE_ENABLED", True))
+        self.codec = Codec(app.config.get("SECRET_KEY"), _entity_ref)
+        config = app.config.get("CACHE_REGIONS") or DEFAULT_REGIONS
+        self.regions: dict[str, Region] = {
+            label: build_region(label, region_config, self.codec) for label, region_config in config.items()
+        }
+        self.default_label = "default" if "default" in self.regions else next(iter(self.regions))
+        self._process_model_checked = False
+        self._models_by_path: dict[str, type] = {}
+
+    def region(self, label: str) -> Region:
+        """The region labelled ``label``; an unknown label is an error, never a silent skip."""
+        try:
+            return self.regions[label]
+        except KeyError:
+            raise ValueError(
+                f"unknown cache region {label!r}; configured: {', '.join(self.regions)}"
+            ) from None
+
+    def label_for(self, model: type | None) -> str:
+        """The label of the region holding ``model``'s keys."""
+        return getattr(model, "cache_label", None) or self.default_label
+
+    def model_by_path(self, class_path: str) -> type | None:
+        """The mapped class named ``module.QualName`` in this app's models."""
+        if class_path not in self._models_by_path:
+            for mapper in self.db.Model.registry.mappers:
+                cls = mapper.class_
+                self._models_by_path[f"{cls.__module__}.{cls.__qualname__}"] = cls
+        return self._models_by_path.get(class_path)
+
+    def flush(
+        self,
+        label: str,
+        keys: Iterable[str] = (),
+        *,
+        patterns: Iterable[str] = (),
+        model: type | None = None,
+        pk: Any = None,
+    ) -> list[str]:
+        """Delete ``keys`` and every key matching the logical ``patterns`` (``*``, ``?``)
+        from one region, by hand, through the path automatic invalidation takes
+        (the same deletion, stats and ``cache_invalidated`` signal); the keys flushed."""
+        return flush.flush(self, label, keys, patterns=patterns, model=model, pk=pk)
+
+    # -- several processes ----------------------------------------------------
+
+    def check_process_model(self) -> None:
+        """On the first request: warn if several processes serve the app with a process-local cache."""
+        if not self._process_model_checked:
+            self._process_model_checked = True
+            if request.environ.get("wsgi.multiprocess"):
+                self.warn_if_process_local()
+
+    def warn_if_process_local(self) -> None:
+        local = [label for label, r in self.regions.items() if isinstance(r.backend, MemoryBackend)]
+        if local:
+            log.warning(
+                "cache regions %s use the memory backend while several processes serve this app: "
+                "each process has its own cache and a commit in one does not invalidate the others; "
+                "use Redis (dogpile.cache.redis) for them",
+                ", ".join(local),
+            )
+
+
+def _entity_ref(value: Any) -> EntityRef | None:
+    """Encode a mapped instance inside a statement result as plain data."""
+    state = inspect(value, raiseerr=False)
+    mapper = getattr(state, "mapper", None)
+    if mapper is None:
+        return None
+    info = info_for(mapper.class_)
+    loaded = {k: state.dict[k] for k in info.names if k in state.dict}
+    return EntityRef(info.class_path, info.fingerprint, loaded)
