@@ -11,8 +11,8 @@ the store reports how long each miss's database load took
 
 Counts accumulate in the process and, when the region lives on Redis, are
 pushed in one pipeline every few seconds (never a round trip per operation),
-so the figures cover every worker process. A time series of hits, misses and
-invalidations per ten seconds feeds the charts.
+so the figures cover every worker process. Hits, misses and invalidations are
+also kept per ten-second bucket for the last hour.
 """
 
 from __future__ import annotations
@@ -229,7 +229,8 @@ class RegionStats:
                 self._series.update(series)
 
     def snapshot(self) -> dict[str, Any]:
-        """Totals over all processes: per region, per shape, the read latency and the series."""
+        """Totals over all processes: per region, per shape, the read latency, and the last
+        hour's hits, misses and invalidations per ten-second bucket."""
         self.push()
         with self._lock:
             totals, series = self._counts_here(take=False)
@@ -240,8 +241,7 @@ class RegionStats:
         return {
             **{field: totals[field] for field in FIELDS},
             "ratio": totals["hits"] / reads if reads else None,
-            "series": _ratio_series(series),
-            "minutes": _minute_series(series),
+            "buckets": _buckets(series),
             "shapes": _shapes(totals),
             "latency": _latency(totals),
         }
@@ -292,27 +292,17 @@ def _starts(seconds: int, count: int) -> range:
     return range(now - (count - 1) * seconds, now + 1, seconds)
 
 
-def _ratio_series(series: Mapping[str, int]) -> list[tuple[int, float | None, int]]:
-    """``(bucket start, hit ratio, reads)`` for the last hour, oldest first."""
-    points = []
-    for start in _starts(BUCKET_SECONDS, SERIES_BUCKETS):
-        hits, misses = series.get(f"h:{start}", 0), series.get(f"m:{start}", 0)
-        reads = hits + misses
-        points.append((start, hits / reads if reads else None, reads))
-    return points
-
-
-def _minute_series(series: Mapping[str, int]) -> list[dict[str, int]]:
-    """Hits, misses and invalidations per minute for the last hour, oldest first."""
-    minutes = []
-    for start in _starts(60, SERIES_BUCKETS * BUCKET_SECONDS // 60):
-        counts = {"start": start, "hits": 0, "misses": 0, "invalidations": 0}
-        for bucket in range(start, start + 60, BUCKET_SECONDS):
-            counts["hits"] += series.get(f"h:{bucket}", 0)
-            counts["misses"] += series.get(f"m:{bucket}", 0)
-            counts["invalidations"] += series.get(f"i:{bucket}", 0)
-        minutes.append(counts)
-    return minutes
+def _buckets(series: Mapping[str, int]) -> list[dict[str, int]]:
+    """Hits, misses and invalidations per ten-second bucket for the last hour, oldest first."""
+    return [
+        {
+            "start": start,
+            "hits": series.get(f"h:{start}", 0),
+            "misses": series.get(f"m:{start}", 0),
+            "invalidations": series.get(f"i:{start}", 0),
+        }
+        for start in _starts(BUCKET_SECONDS, SERIES_BUCKETS)
+    ]
 
 
 def _shapes(totals: Mapping[str, float]) -> list[dict[str, Any]]:

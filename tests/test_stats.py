@@ -41,15 +41,14 @@ def test_manual_flushes_are_counted_apart(users):
     assert after["invalidated_auto"] == before["invalidated_auto"]
 
 
-def test_the_series_holds_the_hit_ratio_per_bucket(users):
+def test_the_buckets_hold_the_hits_and_misses_of_each_ten_seconds(users):
     User.cache.get(4)
     fresh_session()
     User.cache.get(4)
-    series = snapshot()["series"]
-    assert len(series) == stats_module.SERIES_BUCKETS
-    _start, ratio, reads = series[-1]
-    assert (ratio, reads) == (0.5, 2)
-    assert all(r is None for _, r, _ in series[:-2])
+    buckets = snapshot()["buckets"]
+    assert len(buckets) == stats_module.SERIES_BUCKETS
+    assert (buckets[-1]["hits"], buckets[-1]["misses"]) == (1, 1)
+    assert all(b["hits"] + b["misses"] == 0 for b in buckets[:-2])
 
 
 def test_backend_errors_are_counted_and_reads_fall_back_to_the_database(users, monkeypatch, sql):

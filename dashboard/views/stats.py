@@ -71,10 +71,9 @@ def region_row(label: str, figures: dict[str, Any] | None = None) -> dict[str, A
         "backend": type(state().region(label).backend).__name__,
         "keys": "—" if count is None else f"{'' if count.exact else '≈'}{count.keys}",
         "keys_how": None if count is None else count.how,
-        "charts": charts(figures.pop("minutes")),
+        "charts": charts(per_minute(figures.pop("buckets"))),
         **figures,
     }
-    del row["series"]  # ten-second buckets: the charts use minutes
     client = state().region(label).client
     if client is not None:
         memory, stats = client.info("memory"), client.info("stats")
@@ -92,6 +91,17 @@ def shape_rows(label: str, figures: dict[str, Any]) -> list[dict[str, Any]]:
         model = model_for_table(shape["table"]) if shape["table"] else None
         rows.append({"region": label, "model": model.__name__ if model else "", **shape})
     return rows
+
+
+def per_minute(buckets: list[dict[str, int]]) -> list[dict[str, int]]:
+    """The stats' ten-second buckets summed per minute: the last 60 minutes, oldest first."""
+    minutes: dict[int, dict[str, int]] = {}
+    for bucket in buckets:
+        start = bucket["start"] // 60 * 60
+        minute = minutes.setdefault(start, {"start": start, "hits": 0, "misses": 0, "invalidations": 0})
+        for name in ("hits", "misses", "invalidations"):
+            minute[name] += bucket[name]
+    return list(minutes.values())[-60:]
 
 
 def charts(minutes: list[dict[str, int]]) -> list[Chart]:
