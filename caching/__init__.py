@@ -14,7 +14,7 @@ from . import keys, signals
 from .changes import Change, change_for
 from .context import CachingState, current_state
 from .extension import Caching
-from .mapping import ModelInfo, info_for, model_for_table
+from .mapping import ModelInfo, info_for
 from .model import Cache, CacheableMixin
 from .query import FromCache
 from .regions import Region, Stored
@@ -43,7 +43,6 @@ __all__ = [
     "info_for",
     "keys",
     "matcher",
-    "model_for_table",
     "signals",
     "uncounted",
 ]

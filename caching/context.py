@@ -18,7 +18,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import inspect
 
 from . import flush
-from .mapping import info_for
+from .mapping import cacheable_models, info_for
 from .regions import Region, build_region
 from .serialize import Codec, EntityRef
 
@@ -52,9 +52,12 @@ class CachingState:
         # CACHE_ENABLED = False: reads go to the database (to measure, or to rule the cache out)
         self.enabled = bool(app.config.get("CACHE_ENABLED", True))
         self.codec = Codec(app.config.get("SECRET_KEY"), _entity_ref)
+        self._by_table: dict[str, type] = {}
+        self._models_seen = 0
         config = app.config.get("CACHE_REGIONS") or DEFAULT_REGIONS
         self.regions: dict[str, Region] = {
-            label: build_region(label, region_config, self.codec) for label, region_config in config.items()
+            label: build_region(label, region_config, self.codec, self.model_for_table)
+            for label, region_config in config.items()
         }
         self.default_label = "default" if "default" in self.regions else next(iter(self.regions))
         self._process_model_checked = False
@@ -72,6 +75,25 @@ class CachingState:
     def label_for(self, model: type | None) -> str:
         """The label of the region holding ``model``'s keys."""
         return getattr(model, "cache_label", None) or self.default_label
+
+    def model_for_table(self, table: str) -> type | None:
+        """This app's cacheable model stored in ``table`` (schema-qualified: ``a.item``).
+
+        Apps in one process may each have a model on a table of the same name
+        (a host app's ``user`` and another's): each app's writes and keys are
+        its own model's, the one on this app's metadata.
+        """
+        models = cacheable_models()
+        if len(models) != self._models_seen:  # classes defined since the last lookup
+            self._models_seen = len(models)
+            mine = {id(m) for m in self.db.metadatas.values()}
+            by_table: dict[str, type] = {}
+            for cls in sorted(models, key=lambda c: id(getattr(c, "metadata", None)) not in mine):
+                name = getattr(getattr(cls, "__table__", None), "fullname", None)
+                if name is not None:
+                    by_table.setdefault(name, cls)
+            self._by_table = by_table
+        return self._by_table.get(table)
 
     def model_by_path(self, class_path: str) -> type | None:
         """The mapped class named ``module.QualName`` in this app's models."""

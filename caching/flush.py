@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import keys as keygrammar
 from .changes import Change
-from .mapping import model_for_table
 from .signals import cache_invalidated
 
 if TYPE_CHECKING:
@@ -75,7 +74,7 @@ def flush_committed(
     for change in changes if announce else ():
         _announce(state, change)
     for table in sorted(set(whole_tables)):
-        model = model_for_table(table)
+        model = state.model_for_table(table)
         label = state.label_for(model)
         # guards too: a reader may hold a token whose value is not cached
         patterns = (f"{table}.*", f"{keygrammar.GUARD_PREFIX}{table}.*")

@@ -35,7 +35,7 @@ from sqlalchemy.sql.dml import Delete, Insert, UpdateBase
 from . import flush, rows, scan
 from .changes import Change, change_for
 from .context import CachingState
-from .mapping import ModelInfo, info_for, model_for_table
+from .mapping import ModelInfo, info_for
 
 LOG = "caching.transaction"  # in a connection's info: its TransactionLog
 STATEMENT = "caching.statement"  # in a connection's info: the DML statement in flight
@@ -179,7 +179,7 @@ class Invalidator:
         if not isinstance(table, Table):
             return
         self._log(conn).current.tables.add(table.fullname)
-        model = model_for_table(table.fullname)
+        model = self.state.model_for_table(table.fullname)
         if model is None:
             return
         info = info_for(model)

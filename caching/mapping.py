@@ -169,13 +169,11 @@ def info_for(cls: type) -> ModelInfo:
 
 
 _cacheable: list[type] = []
-_by_table: dict[str, type] = {}
 
 
 def register(cls: type) -> None:
     """Record a class that opted in with ``CacheableMixin``."""
     _cacheable.append(cls)
-    _by_table.clear()
 
 
 def cacheable(cls: type) -> bool:
@@ -183,11 +181,6 @@ def cacheable(cls: type) -> bool:
     return cls in _cacheable
 
 
-def model_for_table(table: str) -> type | None:
-    """The cacheable model stored in ``table`` (schema-qualified: ``a.item``), if any."""
-    if not _by_table and _cacheable:
-        for cls in _cacheable:
-            name = getattr(getattr(cls, "__table__", None), "fullname", None)
-            if name is not None:
-                _by_table.setdefault(name, cls)
-    return _by_table.get(table)
+def cacheable_models() -> tuple[type, ...]:
+    """Every class that opted in, in every app of the process, oldest first."""
+    return tuple(_cacheable)

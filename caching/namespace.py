@@ -10,11 +10,12 @@ ways and turns a glob over logical keys into the narrowest stored pattern.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from . import scan
 from .keys import GUARD_PREFIX, table_of
-from .mapping import info_for, model_for_table
+from .mapping import info_for
 
 _MODEL_PREFIX = re.compile(r"(?P<table>[^@:]+)@[0-9a-f]{8}:")
 _WILDCARD = re.compile(r"[*?]")
@@ -24,8 +25,9 @@ MANGLED_KEPT = 8192  # stored keys remembered per namespace: the hot keys of a p
 class Namespace:
     """Mangles logical keys into stored keys of one region, and back."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, model_for_table: Callable[[str], type | None]) -> None:
         self.prefix = prefix
+        self._model_for_table = model_for_table
         # per table, fixed for the life of the process (a model changes shape with a deploy)
         self._table_prefixes: dict[str, str] = {}
         # stats and the log live beside the namespace, not in it: flushing a
@@ -41,7 +43,7 @@ class Namespace:
             return self.prefix + key
         prefix = self._table_prefixes.get(table)
         if prefix is None:
-            model = model_for_table(table)
+            model = self._model_for_table(table)
             prefix = f"{self.prefix}{table}@{info_for(model).fingerprint}:" if model else self.prefix
             self._table_prefixes[table] = prefix
         return prefix + key
@@ -67,7 +69,7 @@ class Namespace:
         head = pattern[: m.start()] if (m := _WILDCARD.search(pattern)) else pattern
         namespace = scan.escape(self.prefix)
         table = table_of(head)
-        if table is not None and model_for_table(table) is not None:
+        if table is not None and self._model_for_table(table) is not None:
             return f"{namespace}{scan.escape(table)}@*:{scan.logical_glob(pattern)}"
         if head.startswith(GUARD_PREFIX):
             return namespace + scan.logical_glob(pattern)

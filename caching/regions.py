@@ -9,7 +9,7 @@ every stored key, ``"caching:"`` by default).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,10 +109,12 @@ class Stored:
     value: Any  # ``[tokens, data]`` for an entry, a token for a guard; None if not ours
     ttl: float | None  # seconds until Redis drops it (None elsewhere, or no expiry)
 
-def build_region(label: str, config: dict[str, Any], codec: Codec) -> Region:
+def build_region(
+    label: str, config: dict[str, Any], codec: Codec, model_for_table: Callable[[str], type | None]
+) -> Region:
     """The region a ``CACHE_REGIONS`` entry describes (unknown settings are an error)."""
     config = dict(config)
-    namespace = Namespace(config.pop("namespace", DEFAULT_NAMESPACE))
+    namespace = Namespace(config.pop("namespace", DEFAULT_NAMESPACE), model_for_table)
     backend = config.pop("backend")
     arguments = dict(config.pop("arguments", {}))
     expiration_time = config.pop("expiration_time", None)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from caching import CachingState, EntityRef, info_for, model_for_table
+from caching import CachingState, EntityRef, current_state, info_for
 from caching.keys import GUARD_PREFIX, STATEMENT_PREFIX, guard_key, table_of
 
 PREVIEW_CHARS = 160
@@ -73,7 +73,7 @@ def kind_of(key: str) -> str:
     if key.startswith(STATEMENT_PREFIX):
         return "statement"
     table = table_of(key)
-    if table is not None and model_for_table(table) is not None and key.endswith("]"):
+    if table is not None and current_state().model_for_table(table) is not None and key.endswith("]"):
         return "listing" if "[all]" in key else "object"  # a listing, one of its pages, its count
     return "other"
 
@@ -195,7 +195,7 @@ def _preview(key: str, value: Any) -> str:
 
 
 def _row(key: str, values: Any) -> str:
-    info = info_for(model_for_table(table_of(key)))
+    info = info_for(current_state().model_for_table(table_of(key)))
     return ", ".join(f"{k}={v!r}" for k, v in zip(info.names, values))
 
 

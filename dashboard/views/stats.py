@@ -16,8 +16,6 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from werkzeug.wrappers import Response
 
-from caching import model_for_table
-
 from .. import keycount, metrics
 from ..charts import Chart, line_chart
 from .base import AdminAccess, state
@@ -88,7 +86,7 @@ def shape_rows(label: str, figures: dict[str, Any]) -> list[dict[str, Any]]:
     """The per-model table's rows of one region: the model's name beside its table."""
     rows = []
     for shape in figures["shapes"]:
-        model = model_for_table(shape["table"]) if shape["table"] else None
+        model = state().model_for_table(shape["table"]) if shape["table"] else None
         rows.append({"region": label, "model": model.__name__ if model else "", **shape})
     return rows
 
