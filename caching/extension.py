@@ -5,19 +5,24 @@ Configuration (see :mod:`caching.regions` for ``CACHE_REGIONS``):
 ``SECRET_KEY`` (signs stored values). The hooks are the write side
 (:class:`caching.invalidation.Invalidator` on each of the app's engines), and
 two ``do_orm_execute`` listeners on ``db.session`` (``FromCache`` statements,
-relationship loads); each finds the app's state through :mod:`caching.context`.
+relationship loads), methods of one :class:`ReadHooks` per ``db``.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
+from typing import Any
 
 from dogpile.cache.region import CacheRegion
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.engine.result import Result
+from sqlalchemy.orm import ORMExecuteState
 
 from . import invalidation, query, relationships
-from .context import CachingState, current_state
+from .context import CachingState, current_state, state_or_none
 
 
 class Caching:
@@ -36,8 +41,7 @@ class Caching:
             engines = list(db.engines.values())
         for engine in engines:
             invalidation.Invalidator(state).listen(engine)
-        query.install(db)
-        relationships.install(db)
+        ReadHooks.listen_on(db)
         if int(os.environ.get("WEB_CONCURRENCY", "1") or 1) > 1:
             state.warn_if_process_local()
         app.before_request(state.check_process_model)
@@ -50,3 +54,32 @@ class Caching:
     def state(self) -> CachingState:
         """The current app's caching state."""
         return current_state()
+
+
+class ReadHooks:
+    """The read side on one ``db``'s sessions: ``FromCache`` statements and lazy loads.
+
+    As SQLAlchemy's ``ORMCache.listen_on_session``, but ``db.session`` is shared
+    by every app ``db`` is initialised on, while caching state is per app: each
+    SELECT finds its app's state, as Flask-SQLAlchemy finds the app's engine.
+    """
+
+    _listening: weakref.WeakSet[SQLAlchemy] = weakref.WeakSet()
+
+    @classmethod
+    def listen_on(cls, db: SQLAlchemy) -> None:
+        """Listen on ``db``'s sessions, once however many apps use it."""
+        if db not in cls._listening:
+            cls._listening.add(db)
+            event.listen(db.session, "do_orm_execute", cls()._do_orm_execute)
+
+    def _do_orm_execute(self, orm_context: ORMExecuteState) -> Result[Any] | None:
+        if not orm_context.is_select:
+            return None
+        state = state_or_none()
+        if state is None or not state.enabled:
+            return None
+        result = query.load_from_cache(state, orm_context)
+        if result is None and orm_context.lazy_loaded_from is not None:
+            result = relationships.load_from_cache(state, orm_context)
+        return result

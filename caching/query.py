@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import event
 from sqlalchemy.engine import Dialect, IteratorResult, Row
 from sqlalchemy.engine.result import Result, SimpleResultMetaData
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -31,7 +30,6 @@ from sqlalchemy.util import LRUCache
 
 from . import entries, keys
 from .attach import attach
-from .context import CachingState, state_or_none
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for
 from .relationships import remember
@@ -39,12 +37,11 @@ from .serialize import EntityRef
 from .store import MISS
 
 if TYPE_CHECKING:
-    from flask_sqlalchemy import SQLAlchemy
+    from .context import CachingState
 
 _statement_strings: LRUCache[Any, str] = LRUCache(1000)
 _statement_reads: LRUCache[Any, Reads] = LRUCache(1000)
 _recorders: dict[type, type] = {}
-_installed: set[int] = set()
 
 
 class FromCache(UserDefinedOption):
@@ -61,12 +58,6 @@ class FromCache(UserDefinedOption):
     def _gen_cache_key(self, anon_map: Any, bindparams: Any) -> None:
         """Keep statements using this option in SQLAlchemy's compiled cache."""
         return None
-
-
-def install(db: SQLAlchemy) -> None:
-    if id(db) not in _installed:
-        _installed.add(id(db))
-        event.listen(db.session, "do_orm_execute", _load_from_cache)
 
 
 class Reads(NamedTuple):
@@ -137,12 +128,11 @@ def statement_key(statement: Any, cache_key: CacheKey | None, parameters: Any, s
     return keys.STATEMENT_PREFIX + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
-    if not orm_context.is_select:
-        return None
+def load_from_cache(state: CachingState, orm_context: ORMExecuteState) -> Result[Any] | None:
+    """The result of a ``FromCache`` SELECT through the cache, or None for one without the option
+    (or whose session sees uncommitted writes to the tables it reads): then SQL answers."""
     option = next((o for o in orm_context.user_defined_options if isinstance(o, FromCache)), None)
-    state = state_or_none()
-    if option is None or state is None or not state.enabled:
+    if option is None:
         return None
     session = orm_context.session
     statement = orm_context.statement

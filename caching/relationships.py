@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Select, event, select
+from sqlalchemy import Column, Select, select
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.engine.result import Result, SimpleResultMetaData
 from sqlalchemy.orm import ORMExecuteState, RelationshipProperty, Session
@@ -47,13 +47,12 @@ from sqlalchemy.sql.elements import BinaryExpression
 from . import entries, keys
 from .attach import attach_all
 from .canonical import ZONED_DIALECTS
-from .context import CachingState, state_or_none
 from .invalidation import written_tables
 from .mapping import ModelInfo, cacheable, info_for
 from .store import MISS
 
 if TYPE_CHECKING:
-    from flask_sqlalchemy import SQLAlchemy
+    from .context import CachingState
 
 GROUPS = "caching.groups"
 RECENT_GROUPS = 16  # groups a session remembers: a page's listings, not a script's history
@@ -238,31 +237,19 @@ def _group_of(session: Session, obj: Any) -> Iterable[Any]:
 
 # -- the hook ----------------------------------------------------------------
 
-_installed: set[int] = set()
-
-
-def install(db: SQLAlchemy) -> None:
-    if id(db) not in _installed:
-        _installed.add(id(db))
-        event.listen(db.session, "do_orm_execute", _lazy_load_from_cache)
-
-
-def _lazy_load_from_cache(orm_context: ORMExecuteState) -> Result[Any] | None:
-    if not orm_context.is_select:
-        return None
+def load_from_cache(state: CachingState, orm_context: ORMExecuteState) -> Result[Any] | None:
+    """A lazy load's result through the cache (and the same relationship loaded on the
+    objects read with its owner), or None when SQL must answer."""
     parent = orm_context.lazy_loaded_from
     if parent is None:
         return None
     path = orm_context.loader_strategy_path
     prop = path[-1] if path else None
     plan = plan_for(prop) if isinstance(prop, RelationshipProperty) else None
-    state = state_or_none()
     session = orm_context.session
     parameters = orm_context.parameters
     if (
         plan is None
-        or state is None
-        or not state.enabled
         or orm_context.statement._with_options  # loader options travel with the parent: leave them to SQL
         or type(parameters) is not dict
         or len(parameters) != 1
