@@ -1,4 +1,4 @@
-"""Fixtures: an app on SQLite with the demo models, run on each cache backend.
+"""Fixtures: an app on SQLite with the tests' own models (tests/models.py), run on each cache backend.
 
 Cache tests run twice, on the memory backend and on a real Redis: the one
 named by ``CACHE_TEST_REDIS_URL``, or a ``redis-server`` the session starts
@@ -23,9 +23,7 @@ from flask import Flask
 from sqlalchemy import event, text
 
 from caching.testing import CountingProxy
-from dashboard.extensions import caching, db
-from dashboard.models import Address, User
-from tests import models as _test_models  # noqa: F401 - their tables are created too
+from tests.models import Address, User, caching, db
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -267,6 +265,8 @@ def dashboard(backend: dict[str, Any], database_url: str) -> Iterator[Flask]:
     """The demo app, with its dashboard, on each backend, with one admin."""
     from dashboard import create_app
     from dashboard.auth import create_admin
+    from dashboard.extensions import db as demo_db
+    from dashboard.models import User as DemoUser
     from tests.dashboard_helpers import ADMIN
 
     app = create_app(
@@ -278,18 +278,18 @@ def dashboard(backend: dict[str, Any], database_url: str) -> Iterator[Flask]:
         }
     )
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        create_admin(db, *ADMIN)
+        demo_db.drop_all()
+        demo_db.create_all()
+        create_admin(demo_db, *ADMIN)
         for i in range(1, 6):
-            db.session.add(User(username=f"user{i}", email=f"user{i}@example.org", views=3))
-        db.session.commit()
-        db.session.remove()
+            demo_db.session.add(DemoUser(username=f"user{i}", email=f"user{i}@example.org", views=3))
+        demo_db.session.commit()
+        demo_db.session.remove()
     yield app
     with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+        demo_db.session.remove()
+        demo_db.drop_all()
+        demo_db.engine.dispose()
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from sqlalchemy import select
 
 from caching import FromCache
 from dashboard.browse import BadPattern, browse, count_matching
-from dashboard.extensions import caching, db
-from dashboard.models import Address, User
+from tests.models import Address, User, caching, db
 
 
 def state():

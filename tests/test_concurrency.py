@@ -12,8 +12,7 @@ import time
 
 from sqlalchemy import event
 
-from dashboard.extensions import db
-from dashboard.models import User
+from tests.models import User, db
 
 WRITES = 150
 READERS = 4

@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from caching import scan
 from caching.testing import CountingProxy
-from dashboard.extensions import db
-from dashboard.models import User
 from tests.conftest import fresh_session
+from tests.models import User, db
 from tests.test_invalidation import present, warm
 
 users_table = User.__table__

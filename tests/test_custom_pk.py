@@ -4,9 +4,8 @@ import datetime
 
 from dogpile.cache.api import NO_VALUE
 
-from dashboard.extensions import db
 from tests.conftest import fresh_session
-from tests.models import Account
+from tests.models import Account, db
 
 
 def make_accounts():

@@ -4,8 +4,8 @@ its pages and its count are entries of their own, under the listing's guard."""
 import pytest
 from dogpile.cache.api import NO_VALUE
 
-from dashboard.models import Address, User
 from tests.conftest import fresh_session
+from tests.models import Address, User
 
 
 def names(objects):
@@ -60,7 +60,7 @@ def test_a_write_flushes_every_page_and_the_count_of_a_listing_with_its_guard(us
     User.cache.filter(views=3, offset=2, limit=2)
     User.cache.count(views=3)
     User.cache.get(1).email = "changed@example.org"
-    from dashboard.extensions import db
+    from tests.models import db
 
     db.session.commit()
     fresh_session()

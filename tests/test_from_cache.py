@@ -6,9 +6,8 @@ from sqlalchemy import func, select
 from caching import FromCache
 from caching.mapping import info_for
 from caching.scan import iter_keys
-from dashboard.extensions import db
-from dashboard.models import Address, User
 from tests.conftest import fresh_session
+from tests.models import Address, User, db
 
 
 def views_3():

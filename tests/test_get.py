@@ -3,9 +3,8 @@
 import pytest
 from dogpile.cache.api import NO_VALUE
 
-from dashboard.extensions import db
-from dashboard.models import User
 from tests.conftest import fresh_session
+from tests.models import User, db
 
 
 def test_miss_runs_one_select_then_hit_runs_no_sql_and_one_backend_call(users, sql, counter):
@@ -77,7 +76,7 @@ def test_non_integer_pk_is_a_clear_error(users):
 
 
 def test_with_the_cache_disabled_reads_go_to_the_database(app, users, sql, counter):
-    from dashboard.extensions import caching
+    from tests.models import caching
 
     caching.state().enabled = False
     try:

@@ -5,8 +5,7 @@ import threading
 from sqlalchemy import event, select
 
 from caching import FromCache
-from dashboard.extensions import db
-from dashboard.models import User
+from tests.models import User, db
 
 CALLERS = 20
 

@@ -4,9 +4,8 @@ import pytest
 from dogpile.cache.api import NO_VALUE
 from sqlalchemy import delete, insert, update
 
-from dashboard.extensions import db
-from dashboard.models import Address, User
 from tests.conftest import fresh_session
+from tests.models import Address, User, db
 
 
 def present(region, key):

@@ -2,9 +2,8 @@
 
 from flask import current_app
 
-from dashboard.extensions import db
 from dashboard.log import enable_log
-from dashboard.models import User
+from tests.models import User, db
 
 
 def test_each_commit_and_manual_flush_is_an_entry_newest_first(users):

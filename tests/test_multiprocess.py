@@ -15,10 +15,9 @@ import time
 import pytest
 
 from caching.store import Store
-from dashboard.extensions import db
-from dashboard.models import User
 from tests import workers
 from tests.conftest import flush_cluster, make_app
+from tests.models import User, db
 
 MIN_READS = 10_000
 TIME_LIMIT = 150

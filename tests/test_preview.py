@@ -1,8 +1,7 @@
 """Which keys saving an edit would flush, before the save."""
 
-from dashboard.extensions import db
-from dashboard.models import User
 from dashboard.preview import keys_for_update
+from tests.models import User, db
 
 
 def test_preview_lists_what_the_commit_then_flushes(users, invalidations):

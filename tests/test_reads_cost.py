@@ -10,9 +10,8 @@ import time
 from dogpile.cache.proxy import ProxyBackend
 from sqlalchemy import insert
 
-from dashboard.extensions import caching, db
-from dashboard.models import User
 from tests.conftest import fresh_session
+from tests.models import User, caching, db
 
 
 class Reads(ProxyBackend):

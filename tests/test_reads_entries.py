@@ -8,8 +8,8 @@ from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caching import CacheableMixin, FromCache
-from dashboard.extensions import db
 from tests.conftest import fresh_session
+from tests.models import db
 
 
 class RdBox(CacheableMixin, db.Model):

@@ -13,8 +13,8 @@ from sqlalchemy import DateTime, Enum, Integer, Numeric, String, select
 
 from caching import CacheableMixin
 from caching.canonical import ZONED_DIALECTS
-from dashboard.extensions import db
 from tests.conftest import fresh_session
+from tests.models import db
 
 pytestmark = pytest.mark.filterwarnings("ignore:Dialect sqlite\\+pysqlite does \\*not\\* support Decimal")
 

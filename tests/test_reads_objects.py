@@ -10,8 +10,8 @@ from sqlalchemy.ext.mutable import MutableDict, MutableList
 from sqlalchemy.orm import Mapped, column_property, deferred, mapped_column, reconstructor
 
 from caching import CacheableMixin, FromCache
-from dashboard.extensions import db
 from tests.conftest import fresh_session
+from tests.models import db
 
 
 class RdNote(db.Model):

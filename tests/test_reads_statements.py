@@ -11,8 +11,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from caching import CacheableMixin, FromCache
-from dashboard.extensions import db
 from tests.conftest import fresh_session
+from tests.models import db
 
 rd_parent_tag = Table(
     "rd_parent_tag",

@@ -6,9 +6,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from caching import FromCache, relationships
-from dashboard.extensions import db
-from dashboard.models import Address, User
 from tests.conftest import fresh_session
+from tests.models import Address, User, db
 
 
 @pytest.fixture

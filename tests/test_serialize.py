@@ -15,9 +15,8 @@ from sqlalchemy.ext.mutable import MutableDict
 
 from caching.mapping import info_for
 from caching.serialize import Codec, register_enum
-from dashboard.extensions import db
-from dashboard.models import User
 from tests.conftest import fresh_session, make_app
+from tests.models import User, db
 
 unpickled = []
 

@@ -3,10 +3,9 @@
 import pytest
 
 from caching import stats as stats_module
-from dashboard.extensions import db
 from dashboard.log import current_log, enable_log
-from dashboard.models import User
 from tests.conftest import fresh_session, make_app
+from tests.models import User, db
 
 
 @pytest.fixture

@@ -4,9 +4,8 @@ import pytest
 
 from caching import stats as stats_module
 from caching.scan import actual_backend
-from dashboard.extensions import caching, db
-from dashboard.models import User
 from tests.conftest import fresh_session
+from tests.models import User, caching, db
 
 
 def snapshot():

@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from dashboard.extensions import db
-from dashboard.models import User
+from tests.models import User, db
 
 READS = {
     "get": lambda: User.cache.get(1).views,
