@@ -8,6 +8,8 @@ from caching.browse import BadPattern, browse, count_matching
 from dashboard.extensions import caching, db
 from dashboard.models import Address, User
 
+pytestmark = pytest.mark.backends  # keys are listed and flushed by SCAN on Redis, per node on a cluster
+
 
 def state():
     return caching.state()

@@ -10,10 +10,13 @@ committed before the read began is stale.
 import threading
 import time
 
+import pytest
 from sqlalchemy import event
 
 from dashboard.extensions import db
 from dashboard.models import User
+
+pytestmark = pytest.mark.backends  # races between readers and a writer through the backend
 
 WRITES = 150
 READERS = 4

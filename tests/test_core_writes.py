@@ -105,6 +105,7 @@ def test_bulk_insert_without_returned_keys_flushes_the_table(users, region, inva
     assert [s["operation"] for s in invalidations] == ["bulk"]
 
 
+@pytest.mark.backends
 def test_unknown_rows_are_refused_on_a_backend_that_cannot_list_keys(users, region, monkeypatch):
     monkeypatch.setattr(scan, "can_scan", lambda region: False)
     with pytest.raises(scan.UnsupportedBackendError, match="cannot list its keys"):
@@ -138,6 +139,7 @@ def test_each_update_reads_old_and_new_rows_in_one_statement_each(users, sql):
 # -- only outages are outages ---------------------------------------------------------
 
 
+@pytest.mark.backends
 def test_a_value_the_codec_cannot_encode_does_not_hold_back_deletes(app, users, region, caplog):
     from caching.extension import current_state
 
@@ -152,6 +154,7 @@ def test_a_value_the_codec_cannot_encode_does_not_hold_back_deletes(app, users, 
     assert not present(region, "user.id[4]")  # delivered at once: the region was not put to rest
 
 
+@pytest.mark.backends
 def test_a_failing_delete_that_is_not_an_outage_is_raised(app, users, monkeypatch):
     class Refusing(CountingProxy):
         def delete_multi(self, keys):

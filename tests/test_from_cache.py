@@ -10,6 +10,8 @@ from dashboard.extensions import db
 from dashboard.models import Address, User
 from tests.conftest import fresh_session
 
+pytestmark = pytest.mark.backends  # statement results stored in the backend
+
 
 def views_3():
     return db.session.scalars(select(User).where(User.views == 3).options(FromCache("default"))).all()

@@ -2,11 +2,14 @@
 
 import threading
 
+import pytest
 from sqlalchemy import event, select
 
 from caching import FromCache
 from dashboard.extensions import db
 from dashboard.models import User
+
+pytestmark = pytest.mark.backends  # the herd lock is dogpile's distributed lock on Redis
 
 CALLERS = 20
 

@@ -158,6 +158,7 @@ def test_released_savepoint_is_flushed_at_the_outer_commit(users, region, invali
     assert [s["pk"] for s in invalidations] == [4]
 
 
+@pytest.mark.backends
 def test_a_commit_deletes_in_one_backend_call_per_region(users, counter):
     for pk in (1, 2, 3):
         User.cache.get(pk).views += 10

@@ -1,7 +1,11 @@
 """The invalidation log: newest first, searchable, bounded."""
 
+import pytest
+
 from dashboard.extensions import caching, db
 from dashboard.models import User
+
+pytestmark = pytest.mark.backends  # the log lives in Redis when the region does
 
 
 def test_each_commit_and_manual_flush_is_an_entry_newest_first(users):

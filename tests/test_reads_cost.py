@@ -7,12 +7,15 @@ region's expiration time and ``invalidate()`` still make a value a miss.
 
 import time
 
+import pytest
 from dogpile.cache.proxy import ProxyBackend
 from sqlalchemy import insert
 
 from dashboard.extensions import caching, db
 from dashboard.models import User
 from tests.conftest import fresh_session
+
+pytestmark = pytest.mark.backends  # backend calls per read; expiration and invalidate() on each backend
 
 
 class Reads(ProxyBackend):
