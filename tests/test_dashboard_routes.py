@@ -59,7 +59,7 @@ def test_every_post_without_a_csrf_token_is_rejected(dashboard, admin):
         assert "CSRF token" in response.get_data(as_text=True), rule.rule
 
 
-@pytest.mark.backends
+@pytest.mark.backends  # key browser cursors and patterns reach SCAN
 @pytest.mark.parametrize(
     ("path", "status"),
     [
@@ -93,7 +93,7 @@ def test_bad_input_is_a_clear_answer_never_a_500(admin, path, status):
     assert response.status_code == status, response.get_data(as_text=True)[:500]
 
 
-@pytest.mark.backends
+@pytest.mark.backends  # flushes by pattern and region reach the backend
 def test_bad_input_in_posts_is_never_a_500(admin):
     assert post(admin, "/admin/regions/nowhere/flush").status_code == 404
     assert post(admin, "/admin/keys/delete", {"region": "nowhere"}).status_code == 302
