@@ -20,6 +20,8 @@ from dashboard.models import User
 from tests import workers
 from tests.conftest import flush_cluster, make_app
 
+pytestmark = pytest.mark.slow  # reader processes, at least 10 000 reads
+
 MIN_READS = 10_000
 TIME_LIMIT = 150
 
