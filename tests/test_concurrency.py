@@ -16,7 +16,8 @@ from sqlalchemy import event
 from dashboard.extensions import db
 from dashboard.models import User
 
-pytestmark = pytest.mark.backends  # races between readers and a writer through the backend
+# races between readers and a writer through the backend, 150 commits
+pytestmark = [pytest.mark.backends, pytest.mark.slow]
 
 WRITES = 150
 READERS = 4

@@ -94,6 +94,7 @@ def test_every_python_block_is_run():
     assert len(python_blocks()) == len(PROBES) == len(EXPECTED)
 
 
+@pytest.mark.slow  # each block in a fresh interpreter
 @pytest.mark.parametrize("index", range(len(PROBES)))
 def test_the_readme_block_runs_as_written(index, tmp_path, redis_url, readme_database):
     first, *later = python_blocks()
