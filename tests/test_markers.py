@@ -5,7 +5,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-EXAMPLES = '''
+EXAMPLES = """
 import pytest
 
 def test_plain(backend):
@@ -24,7 +24,7 @@ def test_with_the_database(database_url):
 
 def test_without_a_database():
     pass
-'''
+"""
 
 
 def collected(pytester: pytest.Pytester, *args: str) -> list[str]:
