@@ -1,10 +1,18 @@
-"""Fixtures: an app on SQLite with the tests' own models (tests/models.py), run on each cache backend.
+"""Fixtures: an app on SQLite with the tests' own models (tests/models.py), on a cache backend.
 
-Cache tests run twice, on the memory backend and on a real Redis: the one
-named by ``CACHE_TEST_REDIS_URL``, or a ``redis-server`` the session starts
-on a free loopback port. Without one, Redis tests skip locally and fail in
-CI (``CI=true``). ``CACHE_TEST_DATABASE_URL`` points the tests at another
-database (e.g. PostgreSQL) instead of a temporary SQLite file.
+Tests run on the memory backend; a test marked ``backends`` (its subject is
+the backend: keys listed or flushed by SCAN, the herd lock, races, outages,
+the log and stats kept in Redis, batched reads split per cluster slot) runs
+on it, on a real Redis and on a 3-node Redis Cluster: the ones named by
+``CACHE_TEST_REDIS_URL`` and ``CACHE_TEST_REDIS_CLUSTER_URL``, or servers the
+session starts on free loopback ports. Without them, Redis tests skip locally
+and fail in CI (``CI=true``).
+
+``CACHE_TEST_DATABASE_URL`` points the tests at another database (e.g.
+PostgreSQL) instead of a temporary SQLite file, through the ``database_url``
+fixture only: a test that does not use it is marked ``database_independent``
+(it does the same on any database), and the PostgreSQL run of CI deselects
+those.
 """
 
 from __future__ import annotations
@@ -143,9 +151,40 @@ def flush_cluster(url: str) -> None:
     RedisCluster.from_url(url).flushall(target_nodes=RedisCluster.PRIMARIES)
 
 
-@pytest.fixture(params=["memory", "redis", "redis_cluster"])
+BACKENDS = ("memory", "redis", "redis_cluster")
+
+
+def parametrize_backends(metafunc: pytest.Metafunc, fixture: str, backends: tuple[str, ...]) -> None:
+    """Run a test using ``fixture`` on every one of ``backends`` if it is marked ``backends``,
+    else on the first; a test that parametrizes the fixture itself keeps its choice."""
+    if fixture not in metafunc.fixturenames or any(
+        fixture in _argnames(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")
+    ):
+        return
+    marked = metafunc.definition.get_closest_marker("backends") is not None
+    metafunc.parametrize(fixture, backends if marked else backends[:1], indirect=True)
+
+
+def _argnames(argnames: str | list[str] | tuple[str, ...]) -> list[str]:
+    if isinstance(argnames, str):
+        return [name.strip() for name in argnames.split(",")]
+    return list(argnames)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_backends(metafunc, "backend", BACKENDS)
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects on the marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "database_url" not in getattr(item, "fixturenames", ()):
+            item.add_marker("database_independent")
+
+
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """A region configuration for each backend the cache tests run on."""
+    """A region configuration for the backend the test runs on (see ``parametrize_backends``)."""
     if request.param == "memory":
         return {"backend": "dogpile.cache.memory", "expiration_time": 300}
     if request.param == "redis_cluster":

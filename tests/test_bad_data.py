@@ -58,6 +58,7 @@ def test_a_cached_value_of_the_wrong_shape_is_a_counted_miss(dashboard, admin, k
         assert caching.regions["default"].get(key)[1] != data
 
 
+@pytest.mark.backends  # keys listed by SCAN on Redis
 def test_the_key_browser_shows_and_deletes_a_value_of_the_wrong_shape(dashboard, admin):
     warm(dashboard)
     overwrite(dashboard, "user.id[all]", 42)
@@ -78,6 +79,7 @@ def redis_of(app):
     return client, prefix
 
 
+@pytest.mark.backends  # the log lives in Redis when the region does
 def test_foreign_items_in_the_log_are_skipped_and_counted(dashboard, admin):
     client, prefix = redis_of(dashboard)
     post(admin, "/admin/keys/delete", {"region": "default", "key": "user.id[1]"})
@@ -90,6 +92,7 @@ def test_foreign_items_in_the_log_are_skipped_and_counted(dashboard, admin):
     assert errors(dashboard) >= before + 4
 
 
+@pytest.mark.backends  # stats shared through Redis
 def test_non_integer_stats_fields_are_skipped_and_counted(dashboard, admin):
     client, prefix = redis_of(dashboard)
     warm(dashboard)

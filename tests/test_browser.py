@@ -26,6 +26,8 @@ from dashboard.views.log import PAGE_SIZE
 from tests.conftest import IN_CI
 from tests.dashboard_helpers import ADMIN
 
+pytestmark = pytest.mark.slow  # chromium driving a served dashboard
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

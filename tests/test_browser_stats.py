@@ -14,12 +14,16 @@ import shutil
 import time
 from types import SimpleNamespace
 
+import pytest
+
 from caching import stats as stats_module
 from dashboard.extensions import db
 from dashboard.models import User
 from tests import test_browser
 from tests.dashboard_helpers import ADMIN
 from tests.test_stats_page import EXPECTED, workload
+
+pytestmark = pytest.mark.slow  # chromium driving a served dashboard
 
 MINUTES = 30
 browser, server = test_browser.browser, test_browser.server  # the fixtures: chromium, a served dashboard

@@ -64,6 +64,7 @@ def test_create_admin_refuses_a_short_password(fresh_app):
     assert "use at least 8 characters" in result.output
 
 
+@pytest.mark.backends  # a region flush is SCAN + UNLINK on Redis
 def test_flush_empties_one_region_and_logs_it(dashboard):
     warm(dashboard)
     with dashboard.app_context():
@@ -84,6 +85,7 @@ def test_flush_names_the_regions_when_the_region_is_unknown(dashboard):
     assert "no region 'nowhere' (regions: default)" in result.output
 
 
+@pytest.mark.backends  # key counts and stats read from Redis
 def test_stats_prints_a_line_per_region_with_the_stats_pages_figures(dashboard):
     warm(dashboard)
     warm(dashboard)  # hits

@@ -10,9 +10,13 @@ committed before the read began is stale.
 import threading
 import time
 
+import pytest
 from sqlalchemy import event
 
 from tests.models import User, db
+
+# races between readers and a writer through the backend, 150 commits
+pytestmark = [pytest.mark.backends, pytest.mark.slow]
 
 WRITES = 150
 READERS = 4

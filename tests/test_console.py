@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
+
 from dashboard.browse import browse, natural_key
 from dashboard.extensions import caching, db
 from dashboard.log import InvalidationLog, current_log
@@ -40,6 +42,7 @@ def warm_objects(app) -> None:
         db.session.remove()
 
 
+@pytest.mark.backends  # pages are SCAN cursors on Redis
 def test_key_pages_go_forward_and_back_in_natural_order(dashboard, admin):
     warm_objects(dashboard)
     url, forward = "/admin/keys/?pattern=user.id[*]", []
@@ -75,11 +78,13 @@ def test_natural_order_puts_2_before_10():
     ]
 
 
+@pytest.mark.backends  # pages are SCAN cursors on Redis
 def test_a_bad_previous_cursor_is_a_400(dashboard, admin):
     assert admin.get("/admin/keys/?cursor=0&prev=0,abc").status_code == 400
     assert admin.get("/admin/keys/?cursor=0&prev=0," + "9" * 30).status_code == 400
 
 
+@pytest.mark.backends  # keys listed by SCAN on Redis
 def test_each_key_shows_its_guard_and_token(dashboard, admin):
     with dashboard.app_context():
         User.cache.get(4)
@@ -103,6 +108,7 @@ def record(log: InvalidationLog, count: int, keys: int = 1, **fields) -> None:
         log.record(**{**payload, **fields, "keys": tuple(f"user.id[{i}]:{k}" for k in range(keys))})
 
 
+@pytest.mark.backends  # the log lives in Redis when the region does
 def test_the_log_pages_back_and_forth_and_each_page_stays_small(dashboard, admin):
     with dashboard.app_context():
         log = current_log()
@@ -120,6 +126,7 @@ def test_the_log_pages_back_and_forth_and_each_page_stays_small(dashboard, admin
     assert len(set(entry_ids(first) + entry_ids(second) + entry_ids(third))) == 2 * PAGE_SIZE + 20
 
 
+@pytest.mark.backends  # the log lives in Redis when the region does
 def test_an_entry_shows_a_few_keys_and_links_to_all_of_them_paged(dashboard, admin):
     with dashboard.app_context():
         log = current_log()
@@ -150,6 +157,7 @@ def link_to(page: str, css_class: str) -> str:
     return re.search(rf'class="{css_class}[^"]*" href="([^"]+)"', page).group(1)
 
 
+@pytest.mark.backends  # the log lives in Redis when the region does
 def test_the_active_filter_is_shown_with_a_way_to_clear_it(dashboard, admin):
     with dashboard.app_context():
         log = current_log()
@@ -169,6 +177,7 @@ def test_the_active_filter_is_shown_with_a_way_to_clear_it(dashboard, admin):
     assert 'id="active-filter"' not in text(admin.get("/admin/log/"))
 
 
+@pytest.mark.backends  # a flush by pattern is SCAN + UNLINK on Redis
 def test_a_manual_flush_names_its_region_and_pattern_and_folds_guards(dashboard, admin):
     with dashboard.app_context():
         User.cache.get(4)

@@ -93,6 +93,7 @@ def test_autocommit_connections_flush_after_each_statement(users, region):
     assert User.cache.get(6).views == 1
 
 
+@pytest.mark.backends  # the whole table's keys go by SCAN on Redis
 def test_bulk_insert_without_returned_keys_flushes_the_table(users, region, invalidations):
     warm(lambda: User.cache.get(11), lambda: User.cache.filter(views=0))  # 11 does not exist yet: cached miss
     db.session.bulk_insert_mappings(User, [{"username": "b1", "email": "b1@x", "views": 0}] * 2)
@@ -104,6 +105,7 @@ def test_bulk_insert_without_returned_keys_flushes_the_table(users, region, inva
     assert [s["operation"] for s in invalidations] == ["bulk"]
 
 
+@pytest.mark.backends  # whether the backend can list its keys
 def test_unknown_rows_are_refused_on_a_backend_that_cannot_list_keys(users, region, monkeypatch):
     monkeypatch.setattr(scan, "can_scan", lambda region: False)
     with pytest.raises(scan.UnsupportedBackendError, match="cannot list its keys"):
@@ -112,6 +114,7 @@ def test_unknown_rows_are_refused_on_a_backend_that_cannot_list_keys(users, regi
     assert User.cache.count(views=0) == 0
 
 
+@pytest.mark.backends  # the whole table's keys go by SCAN on Redis
 def test_update_that_changes_a_primary_key_flushes_the_table(users, region, invalidations):
     warm(lambda: User.cache.get(50), lambda: User.cache.get(5))
     db.session.execute(update(User).where(User.id == 5).values(id=50))
@@ -137,6 +140,7 @@ def test_each_update_reads_old_and_new_rows_in_one_statement_each(users, sql):
 # -- only outages are outages ---------------------------------------------------------
 
 
+@pytest.mark.backends  # only shared backends encode on write
 def test_a_value_the_codec_cannot_encode_does_not_hold_back_deletes(app, users, region, caplog):
     from caching import current_state
 
@@ -151,6 +155,7 @@ def test_a_value_the_codec_cannot_encode_does_not_hold_back_deletes(app, users, 
     assert not present(region, "user.id[4]")  # delivered at once: the region was not put to rest
 
 
+@pytest.mark.backends  # which backend errors are outages
 def test_a_failing_delete_that_is_not_an_outage_is_raised(app, users, monkeypatch):
     class Refusing(CountingProxy):
         def delete_multi(self, keys):

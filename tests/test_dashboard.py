@@ -3,6 +3,8 @@
 import html
 import re
 
+import pytest
+
 from dashboard.browse import browse
 from dashboard.extensions import caching, db
 from dashboard.models import User
@@ -63,6 +65,7 @@ def test_passwords_are_stored_hashed(dashboard):
         assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
 
 
+@pytest.mark.backends  # the log lives in Redis when the region does
 def test_editing_views_flashes_the_invalidated_keys_with_a_link_to_the_log(dashboard, admin):
     warm_cache(dashboard)
     response = edit_user(admin, 4, views="4")
@@ -93,6 +96,7 @@ def test_the_edit_form_previews_what_saving_will_invalidate(admin):
     assert admin.get("/admin/user/preview/?id=4&views=3").get_json() == {"keys": []}
 
 
+@pytest.mark.backends  # keys listed by SCAN on Redis
 def test_key_browser_shows_keys_and_deletes_one(dashboard, admin):
     warm_cache(dashboard)
     listing = page(admin.get("/admin/keys/?pattern=user.*"))
@@ -112,6 +116,7 @@ def test_key_browser_shows_keys_and_deletes_one(dashboard, admin):
     assert '<td class="key">user.id[5]</td>' in after and '<td class="key">user.id[all]</td>' in after
 
 
+@pytest.mark.backends  # keys listed by SCAN on Redis
 def test_partial_refresh_returns_only_the_table(dashboard, admin):
     warm_cache(dashboard)
     fragment = page(admin.get("/admin/keys/?pattern=user.*&partial=1"))
@@ -119,6 +124,7 @@ def test_partial_refresh_returns_only_the_table(dashboard, admin):
     assert "<html" not in fragment
 
 
+@pytest.mark.backends  # a flush by pattern is SCAN + UNLINK on Redis
 def test_deleting_matching_keys_confirms_the_count_first(dashboard, admin):
     warm_cache(dashboard)
     confirm = page(admin.get("/admin/keys/flush?region=default&pattern=user.views=*"))
@@ -131,6 +137,7 @@ def test_deleting_matching_keys_confirms_the_count_first(dashboard, admin):
     assert "user.views=3[all]" in log and "user.views=4[all]" in log
 
 
+@pytest.mark.backends  # a region flush is SCAN + UNLINK on Redis
 def test_flushing_a_region_empties_it_and_logs_a_manual_entry(dashboard, admin):
     warm_cache(dashboard)
     before = page(admin.get("/admin/"))
@@ -145,6 +152,7 @@ def test_flushing_a_region_empties_it_and_logs_a_manual_entry(dashboard, admin):
     assert "manual" in page(admin.get("/admin/log/?operation=manual"))
 
 
+@pytest.mark.backends  # stats shared through Redis
 def test_stats_count_hits_and_misses(dashboard, admin):
     warm_cache(dashboard)
     warm_cache(dashboard)
@@ -156,6 +164,7 @@ def test_stats_count_hits_and_misses(dashboard, admin):
     assert "<circle" in text
 
 
+@pytest.mark.backends  # the log lives in Redis when the region does
 def test_history_lists_each_change_of_one_object(dashboard, admin):
     edit_user(admin, 2, views="5")
     edit_user(admin, 2, views="6", email="two@example.org")
@@ -167,6 +176,7 @@ def test_history_lists_each_change_of_one_object(dashboard, admin):
     assert "history/User/2" in page(admin.get("/admin/user/"))
 
 
+@pytest.mark.backends  # the log lives in Redis when the region does
 def test_log_filters_by_model_pk_key_and_operation(dashboard, admin):
     edit_user(admin, 1, views="7")
     edit_user(admin, 2, views="8")
@@ -177,6 +187,7 @@ def test_log_filters_by_model_pk_key_and_operation(dashboard, admin):
     assert page(admin.get("/admin/log/?operation=update")).count('class="log-entry"') == 2
 
 
+@pytest.mark.backends  # the log lives in Redis when the region does
 def test_delete_and_bulk_delete_go_through_the_orm(dashboard, admin):
     warm_cache(dashboard)
     post(admin, "/admin/user/delete/", {"id": "1", "url": "/admin/user/"})

@@ -3,7 +3,6 @@ the first request after a brief drop does not fail on a dead pooled connection."
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -16,24 +15,27 @@ from dashboard.models import User
 from tests.dashboard_helpers import ADMIN, log_in, post
 from tests.tcp_proxy import TcpProxy
 
-DATABASE = os.environ.get("CACHE_TEST_DATABASE_URL", "")
-pytestmark = pytest.mark.skipif(
-    not DATABASE.startswith("postgresql"), reason="an outage needs a database server"
-)
+
+@pytest.fixture
+def server_url(database_url: str) -> str:
+    """The test database, a server (an outage needs one: SQLite is a file)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("an outage needs a database server")
+    return database_url
 
 
 @pytest.fixture
-def proxy() -> Any:
-    url = make_url(DATABASE)
+def proxy(server_url: str) -> Any:
+    url = make_url(server_url)
     proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
     yield proxy
     proxy.close()
 
 
 @pytest.fixture
-def live_app(proxy: TcpProxy) -> Any:
+def live_app(server_url: str, proxy: TcpProxy) -> Any:
     """The demo app, as deployed (TESTING off), reaching PostgreSQL through ``proxy``."""
-    url = make_url(DATABASE).set(host="127.0.0.1", port=proxy.port)
+    url = make_url(server_url).set(host="127.0.0.1", port=proxy.port)
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),

@@ -9,6 +9,8 @@ from caching.scan import iter_keys
 from tests.conftest import fresh_session
 from tests.models import Address, User, db
 
+pytestmark = pytest.mark.backends  # statement results stored in the backend
+
 
 def views_3():
     return db.session.scalars(select(User).where(User.views == 3).options(FromCache("default"))).all()

@@ -22,6 +22,8 @@ from dashboard.extensions import db
 from dashboard.models import User
 from tests.dashboard_helpers import ADMIN, csrf_token, log_in
 
+pytestmark = pytest.mark.slow  # every route, query argument and form field with every bad input
+
 BAD_INPUTS = {
     "beyond 64 bits": "99999999999999999999",
     "beyond 32 bits": "2147483648",

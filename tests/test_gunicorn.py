@@ -20,6 +20,8 @@ from dashboard.models import User
 from tests.conftest import _free_port
 from tests.dashboard_helpers import ADMIN, token_in
 
+pytestmark = pytest.mark.slow  # a gunicorn server with three workers
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 3
 

@@ -2,10 +2,13 @@
 
 import threading
 
+import pytest
 from sqlalchemy import event, select
 
 from caching import FromCache
 from tests.models import User, db
+
+pytestmark = pytest.mark.backends  # the herd lock is dogpile's distributed lock on Redis
 
 CALLERS = 20
 

@@ -157,6 +157,7 @@ def test_released_savepoint_is_flushed_at_the_outer_commit(users, region, invali
     assert [s["pk"] for s in invalidations] == [4]
 
 
+@pytest.mark.backends  # UNLINK split per slot on a cluster
 def test_a_commit_deletes_in_one_backend_call_per_region(users, counter):
     for pk in (1, 2, 3):
         User.cache.get(pk).views += 10
@@ -263,6 +264,7 @@ def test_update_statement_flushes_exactly_the_rows_it_changed(users, region, inv
     assert set(invalidations[0]["keys"]) == flushed
 
 
+@pytest.mark.backends  # the whole table's keys go by SCAN on Redis
 def test_update_statement_over_many_rows_flushes_the_table(users, region, invalidations, monkeypatch):
     monkeypatch.setattr("caching.rows.MAX_ROWS", 3)
     warm(lambda: User.cache.get(9), lambda: User.cache.filter(views=4))
@@ -277,6 +279,7 @@ def test_update_statement_over_many_rows_flushes_the_table(users, region, invali
     assert {"user.id[9]", "user.views=4[all]"} <= set(signal["keys"])
 
 
+@pytest.mark.backends  # the whole table's keys go by SCAN on Redis
 def test_bulk_delete_and_insert_statements_flush_the_table(users, region):
     warm(lambda: User.cache.get(1), lambda: User.cache.filter())
     db.session.execute(delete(User).where(User.id == 1))

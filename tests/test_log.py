@@ -1,9 +1,12 @@
 """The invalidation log: newest first, searchable, bounded."""
 
+import pytest
 from flask import current_app
 
 from dashboard.log import enable_log
 from tests.models import User, db
+
+pytestmark = pytest.mark.backends  # the log lives in Redis when the region does
 
 
 def test_each_commit_and_manual_flush_is_an_entry_newest_first(users):

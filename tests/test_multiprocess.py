@@ -19,6 +19,8 @@ from tests import workers
 from tests.conftest import flush_cluster, make_app
 from tests.models import User, db
 
+pytestmark = pytest.mark.slow  # reader processes, at least 10 000 reads
+
 MIN_READS = 10_000
 TIME_LIMIT = 150
 

@@ -78,9 +78,9 @@ def python_blocks() -> list[str]:
 
 
 @pytest.fixture
-def readme_database():
-    """The test database, or None for the README's own SQLite file; left without the README's tables."""
-    url = os.environ.get("CACHE_TEST_DATABASE_URL")
+def readme_database(database_url):
+    """The test database server, or None on SQLite (the README's own file); left without its tables."""
+    url = None if sa.make_url(database_url).get_backend_name() == "sqlite" else database_url
     yield url
     if url:
         engine = sa.create_engine(url)
@@ -94,6 +94,7 @@ def test_every_python_block_is_run():
     assert len(python_blocks()) == len(PROBES) == len(EXPECTED)
 
 
+@pytest.mark.slow  # each block in a fresh interpreter
 @pytest.mark.parametrize("index", range(len(PROBES)))
 def test_the_readme_block_runs_as_written(index, tmp_path, redis_url, readme_database):
     first, *later = python_blocks()

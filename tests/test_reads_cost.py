@@ -7,11 +7,14 @@ region's expiration time and ``invalidate()`` still make a value a miss.
 
 import time
 
+import pytest
 from dogpile.cache.proxy import ProxyBackend
 from sqlalchemy import insert
 
 from tests.conftest import fresh_session
 from tests.models import User, caching, db
+
+pytestmark = pytest.mark.backends  # backend calls per read; expiration and invalidate() on each backend
 
 
 class Reads(ProxyBackend):

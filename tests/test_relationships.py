@@ -9,6 +9,8 @@ from caching import FromCache, relationships
 from tests.conftest import fresh_session
 from tests.models import Address, User, db
 
+pytestmark = pytest.mark.backends  # batched loads read many keys in one call, split per slot on a cluster
+
 
 @pytest.fixture
 def people(app):

@@ -74,6 +74,7 @@ def stored_key(key):
     return f"caching:user@{info_for(User).fingerprint}:{key}"
 
 
+@pytest.mark.backends  # what the backend holds
 def test_backend_holds_msgpack_under_a_fingerprinted_namespace(users, region):
     User.cache.get(4)
     raw = region.backend.get_serialized(stored_key("user.id[4]"))
@@ -83,6 +84,7 @@ def test_backend_holds_msgpack_under_a_fingerprinted_namespace(users, region):
     assert not raw.startswith(b"\x80")  # no pickle protocol header
 
 
+@pytest.mark.backends  # what the backend holds
 def test_a_pickle_written_to_the_backend_is_never_unpickled(users, region, sql):
     User.cache.get(4)
     fresh_session()
@@ -95,6 +97,7 @@ def test_a_pickle_written_to_the_backend_is_never_unpickled(users, region, sql):
     assert len(sql) == 1  # read as a miss
 
 
+@pytest.mark.backends  # a shared backend outlives a deploy
 def test_a_deploy_that_changes_a_model_reads_none_of_the_old_entries(
     backend, users, database_url, monkeypatch
 ):

@@ -37,6 +37,7 @@ def test_a_login_gets_a_new_csrf_token(client):
     assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
 
 
+@pytest.mark.backends  # the session's cached entry, deleted in every worker
 def test_a_cookie_copied_before_logout_no_longer_opens_the_dashboard(dashboard, admin):
     copy = dashboard.test_client()
     copy.set_cookie("session", admin.get_cookie("session").value)
@@ -46,6 +47,7 @@ def test_a_cookie_copied_before_logout_no_longer_opens_the_dashboard(dashboard, 
     assert response.status_code == 302 and response.location.startswith("/admin/login")
 
 
+@pytest.mark.backends  # the sessions' cached entries, deleted in every worker
 def test_a_new_password_ends_every_session_of_that_admin(dashboard, admin):
     other = dashboard.test_client()
     assert log_in(other).status_code == 302
@@ -56,6 +58,7 @@ def test_a_new_password_ends_every_session_of_that_admin(dashboard, admin):
     assert log_in(dashboard.test_client(), ADMIN[0], "a brand new password").status_code == 302
 
 
+@pytest.mark.backends  # attempts are counted in the cache's Redis
 def test_login_attempts_are_limited_per_name(dashboard, client):
     dashboard.config["DASHBOARD_LOGIN_LIMIT_PER_NAME"] = "5 per minute"
     statuses = [log_in(client, ADMIN[0], f"guess {i}").status_code for i in range(5)]
@@ -67,6 +70,7 @@ def test_login_attempts_are_limited_per_name(dashboard, client):
     assert log_in(dashboard.test_client(), "someone else", "x").status_code == 401
 
 
+@pytest.mark.backends  # attempts are counted in the cache's Redis
 def test_login_attempts_are_limited_per_address(dashboard, client):
     dashboard.config["DASHBOARD_LOGIN_LIMIT_PER_ADDRESS"] = "3 per minute"
     assert [log_in(client, f"name{i}", "x").status_code for i in range(3)] == [401] * 3

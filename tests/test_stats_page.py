@@ -71,6 +71,7 @@ def metric_samples(text):
     return samples
 
 
+@pytest.mark.backends  # key counts and stats read from Redis
 def test_the_front_page_and_metrics_show_the_workloads_counts(dashboard, admin):
     dashboard.config["CACHE_METRICS_TOKEN"] = TOKEN
     workload(dashboard)
@@ -114,6 +115,7 @@ def test_metrics_for_an_admin(admin):
     assert "cache_keys" in response.get_data(as_text=True)
 
 
+@pytest.mark.backends  # Redis key counts are sampled
 def test_the_front_page_never_walks_a_large_namespace(dashboard, admin, monkeypatch):
     """Beyond ``EXACT_LIMIT`` keys the count is a ``DBSIZE`` and a sample: no ``SCAN``, marked ≈."""
     with dashboard.app_context():

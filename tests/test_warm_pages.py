@@ -94,6 +94,7 @@ def test_a_warm_page_runs_no_sql(site, sql, path):
     assert sql == []
 
 
+@pytest.mark.backends  # batched reads split per slot on a cluster
 def test_users_with_addresses_is_three_backend_reads_warm(site, sql, counted):
     _, client = site
     client.get("/demo/addresses/")

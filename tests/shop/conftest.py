@@ -1,4 +1,5 @@
-"""Fixtures: the shop app on {SQLite, PostgreSQL} x {memory, Redis}, and its data."""
+"""Fixtures: the shop app on {SQLite, PostgreSQL} x memory (and Redis, for tests marked
+``backends``), and its data."""
 
 from __future__ import annotations
 
@@ -12,14 +13,19 @@ from flask import Flask
 from sqlalchemy import event
 
 from caching import cache_invalidated
+from tests.conftest import parametrize_backends
 from tests.shop.app import create_schema, drop_schema, make_shop_app
 from tests.shop.models import db
 from tests.shop.stock import fill_shop
 
 
-@pytest.fixture(params=["memory", "redis"])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_backends(metafunc, "shop_region", ("memory", "redis"))
+
+
+@pytest.fixture
 def shop_region(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The ``default`` region's settings on each backend, empty.
+    """The ``default`` region's settings on the test's backend, empty.
 
     The memory backend gets its dict from here, so that a second app built
     from the same settings shares it, as processes share a Redis.

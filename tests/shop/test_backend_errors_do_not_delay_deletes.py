@@ -23,6 +23,7 @@ def rename_customer():
     db.session.commit()
 
 
+@pytest.mark.backends  # only shared backends encode on write
 def test_value_the_codec_cannot_encode_does_not_delay_the_next_commits_deletes(
     stock, other_process, start_process
 ):

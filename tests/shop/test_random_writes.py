@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
@@ -56,6 +57,9 @@ from tests.shop.models import (
     post_tag,
 )
 from tests.shop.stock import fill_shop
+
+# slow: a Hypothesis state machine; backends: bulk writes flush whole tables, by SCAN on Redis
+pytestmark = [pytest.mark.slow, pytest.mark.backends]
 
 # ci: 25 runs of 40 steps, a thousand writes and commits per database and backend
 settings.register_profile(
