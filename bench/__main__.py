@@ -48,7 +48,9 @@ def count_all() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run of a few minutes, not a measurement")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run of a few minutes, not a measurement"
+    )
     parser.add_argument("--out", type=Path, default=OUT, help="where the JSON, report.md and the plots go")
     parts = parser.add_mutually_exclusive_group()
     parts.add_argument("--no-http", action="store_true", help="the library only")

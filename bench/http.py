@@ -69,8 +69,13 @@ ROUND_TRIPS_MS = (0.2, 0.5, 1.0)
 
 
 def _config(database_url: str, redis_url: str, cache: bool = True) -> dict[str, Any]:
-    return {"DATABASE_URL": database_url, "CACHE_REDIS_URL": redis_url, "SECRET_KEY": SECRET_KEY,
-            "CACHE_ENABLED": "1" if cache else "0", "DEMO_PUBLIC": "1"}  # fmt: skip
+    return {
+        "DATABASE_URL": database_url,
+        "CACHE_REDIS_URL": redis_url,
+        "SECRET_KEY": SECRET_KEY,
+        "CACHE_ENABLED": "1" if cache else "0",
+        "DEMO_PUBLIC": "1",
+    }
 
 
 def seed(database_url: str, redis_url: str) -> None:
@@ -93,8 +98,18 @@ def gunicorn(env: dict[str, str], log: Path) -> Iterator[tuple[str, psutil.Proce
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
-               "--error-logfile", str(log), "dashboard:create_app()"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(WORKERS),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--error-logfile",
+        str(log),
+        "dashboard:create_app()",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     try:
@@ -145,15 +160,29 @@ def session_cookie(database_url: str, redis_url: str) -> str:
 
 def wrk(url: str, seconds: int, cookie: str) -> dict[str, Any]:
     """One wrk run's totals (requests, duration_us, latencies in µs, errors by kind)."""
-    command = ["wrk", "--latency", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s",
-               "-s", str(SCRIPT), "-H", f"Cookie: {cookie}", url]  # fmt: skip
+    command = [
+        "wrk",
+        "--latency",
+        "-t1",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(SCRIPT),
+        "-H",
+        f"Cookie: {cookie}",
+        url,
+    ]
     out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
     return json.loads(out.split("WRK-SUMMARY ", 1)[1].splitlines()[0])
 
 
 def _servers(database_url: str, redis_url: str) -> list[psutil.Process]:
     """PostgreSQL's postmaster and backends, and redis-server, found by the ports in their URLs."""
-    ports = {str(p) for p in (urllib.parse.urlsplit(database_url).port, urllib.parse.urlsplit(redis_url).port)}
+    ports = {
+        str(p) for p in (urllib.parse.urlsplit(database_url).port, urllib.parse.urlsplit(redis_url).port)
+    }
     found = []
     for process in psutil.process_iter(["cmdline"]):
         line = " ".join(process.info["cmdline"] or [])
@@ -192,7 +221,9 @@ def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> di
     ):
         servers = {"on": on, "off": off}
         for path in PAGES:
-            runs: dict[str, dict[str, Any]] = {mode: {"rounds": [], "cpu_s": 0.0, "redis": 0} for mode in servers}
+            runs: dict[str, dict[str, Any]] = {
+                mode: {"rounds": [], "cpu_s": 0.0, "redis": 0} for mode in servers
+            }
             for mode, (base, _) in servers.items():
                 if _status(base + path, cookie) != 200:
                     raise RuntimeError(f"{path} ({mode}) does not answer 200")
@@ -210,10 +241,19 @@ def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> di
                     runs[mode]["redis"] += _commands(client) - commands
             for mode, run in runs.items():
                 run.update(_summary(run), **_counted(database_url, redis_url, path, mode == "on"))
-                print(f"  {path:<30} {mode:<3} {run['requests_per_s']:7.0f} req/s  {run['cpu_ms']:.2f} ms CPU")
+                print(
+                    f"  {path:<30} {mode:<3} {run['requests_per_s']:7.0f} req/s  {run['cpu_ms']:.2f} ms CPU"
+                )
             pages[path] = runs
-    return {"cores": psutil.cpu_count(), "workers": WORKERS, "connections": CONNECTIONS, "users": USERS,
-            "seconds": seconds, "rounds": rounds, "pages": pages}  # fmt: skip
+    return {
+        "cores": psutil.cpu_count(),
+        "workers": WORKERS,
+        "connections": CONNECTIONS,
+        "users": USERS,
+        "seconds": seconds,
+        "rounds": rounds,
+        "pages": pages,
+    }
 
 
 def _summary(run: dict[str, Any]) -> dict[str, Any]:
@@ -233,8 +273,13 @@ def _summary(run: dict[str, Any]) -> dict[str, Any]:
 def _counted(database_url: str, redis_url: str, path: str, cache: bool) -> dict[str, int]:
     """SQL statements and cache backend calls of one warm view, counted in process."""
     region = {"backend": "dogpile.cache.redis", "expiration_time": 300, "arguments": {"url": redis_url}}
-    config = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY, "CACHE_ENABLED": cache,
-              "DEMO_PUBLIC": True, "CACHE_REGIONS": {"default": region}}  # fmt: skip
+    config = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": SECRET_KEY,
+        "CACHE_ENABLED": cache,
+        "DEMO_PUBLIC": True,
+        "CACHE_REGIONS": {"default": region},
+    }
     app = create_app(config)
     client = app.test_client()
     log_in(client)

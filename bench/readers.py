@@ -226,4 +226,10 @@ class ExampleReader(PlainReader):
 
 def all_readers(app: Flask, setup: Setup) -> list[PlainReader]:
     """Every reader, the baseline first."""
-    return [PlainReader(), LibraryReader(), ExampleReader(setup), GistReader(setup), MemoizeReader(app, setup)]
+    return [
+        PlainReader(),
+        LibraryReader(),
+        ExampleReader(setup),
+        GistReader(setup),
+        MemoizeReader(app, setup),
+    ]

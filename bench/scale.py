@@ -64,7 +64,9 @@ def operations(size: int) -> dict[str, tuple[Callable[[], Any], Callable[[], Any
         session.expunge_all()
         User.cache.flush("gen:user.id[all]")
 
-    return dict(zip(OPERATIONS, ((plain, session.expunge_all), (cached, session.expunge_all), (cached, forget))))
+    return dict(
+        zip(OPERATIONS, ((plain, session.expunge_all), (cached, session.expunge_all), (cached, forget)))
+    )
 
 
 @functools.cache
@@ -123,7 +125,9 @@ def main() -> None:
                 if not args.worker:
                     empty_cache(setup)
                 for name in OPERATIONS:
-                    runner.bench_time_func(SEPARATOR.join((setup.label, f"{size}", name)), _timed, setup, size, name)
+                    runner.bench_time_func(
+                        SEPARATOR.join((setup.label, f"{size}", name)), _timed, setup, size, name
+                    )
                 if not args.worker:
                     value_bytes[f"{setup.label}{SEPARATOR}{size}"] = largest_value(setup, size)
     if args.sizes_out and not args.worker:

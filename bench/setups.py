@@ -98,7 +98,9 @@ def grow_users(rows: int, batch: int = 20_000) -> None:
         have = 0
     for start in range(have + 1, rows + 1, batch):
         ids = range(start, min(start + batch, rows + 1))
-        users = [{"id": i, "username": f"user{i}", "email": f"user{i}@example.org", "views": i % 20} for i in ids]
+        users = [
+            {"id": i, "username": f"user{i}", "email": f"user{i}@example.org", "views": i % 20} for i in ids
+        ]
         db.session.execute(insert(User), users)
     db.session.commit()
     db.session.remove()
