@@ -36,7 +36,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,7 @@ def seed(database_url: str, redis_url: str) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[tuple[str, psutil.Process]]:
+def gunicorn(env: dict[str, str], log: Path, workers: int = WORKERS) -> Iterator[tuple[str, psutil.Process]]:
     """A gunicorn on a free port, until every worker answers; (base URL, its master process)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -103,7 +103,7 @@ def gunicorn(env: dict[str, str], log: Path) -> Iterator[tuple[str, psutil.Proce
         "-m",
         "gunicorn",
         "-w",
-        str(WORKERS),
+        str(workers),
         "-b",
         f"127.0.0.1:{port}",
         "--error-logfile",
@@ -115,7 +115,7 @@ def gunicorn(env: dict[str, str], log: Path) -> Iterator[tuple[str, psutil.Proce
     try:
         master = psutil.Process(process.pid)
         for _ in range(150):
-            if len(master.children()) == WORKERS and _status(f"{base}/admin/login") == 200:
+            if len(master.children()) == workers and _status(f"{base}/admin/login") == 200:
                 break
             time.sleep(0.2)
         else:
@@ -158,13 +158,13 @@ def session_cookie(database_url: str, redis_url: str) -> str:
     return f"session={cookie.value}"
 
 
-def wrk(url: str, seconds: int, cookie: str) -> dict[str, Any]:
-    """One wrk run's totals (requests, duration_us, latencies in µs, errors by kind)."""
-    command = [
+def wrk_command(url: str, seconds: int, cookie: str, connections: int = CONNECTIONS) -> list[str]:
+    """The documented wrk run: its totals come back as one JSON line (``wrk.lua``)."""
+    return [
         "wrk",
         "--latency",
         "-t1",
-        f"-c{CONNECTIONS}",
+        f"-c{connections}",
         f"-d{seconds}s",
         "--timeout",
         "5s",
@@ -174,8 +174,17 @@ def wrk(url: str, seconds: int, cookie: str) -> dict[str, Any]:
         f"Cookie: {cookie}",
         url,
     ]
-    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
-    return json.loads(out.split("WRK-SUMMARY ", 1)[1].splitlines()[0])
+
+
+def wrk_summary(stdout: str) -> dict[str, Any]:
+    """Requests, duration_us, latencies in µs and errors by kind, from ``wrk.lua``'s line."""
+    return json.loads(stdout.split("WRK-SUMMARY ", 1)[1].splitlines()[0])
+
+
+def wrk(url: str, seconds: int, cookie: str, connections: int = CONNECTIONS) -> dict[str, Any]:
+    """One wrk run's totals."""
+    command = wrk_command(url, seconds, cookie, connections)
+    return wrk_summary(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
 def _servers(database_url: str, redis_url: str) -> list[psutil.Process]:
@@ -213,6 +222,7 @@ def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> di
     seconds, rounds, warmup = (2, 1, 1) if quick else (5, 3, 3)
     seed(database_url, redis_url)
     cookie = session_cookie(database_url, redis_url)
+    counters = {mode: _counter(database_url, redis_url, mode == "on") for mode in ("on", "off")}
     client = redis.Redis.from_url(redis_url)
     pages: dict[str, Any] = {}
     with (
@@ -240,7 +250,7 @@ def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> di
                     )
                     runs[mode]["redis"] += _commands(client) - commands
             for mode, run in runs.items():
-                run.update(_summary(run), **_counted(database_url, redis_url, path, mode == "on"))
+                run.update(_summary(run), **counters[mode](path))
                 print(
                     f"  {path:<30} {mode:<3} {run['requests_per_s']:7.0f} req/s  {run['cpu_ms']:.2f} ms CPU"
                 )
@@ -270,23 +280,24 @@ def _summary(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _counted(database_url: str, redis_url: str, path: str, cache: bool) -> dict[str, int]:
-    """SQL statements and cache backend calls of one warm view, counted in process."""
+def _counter(database_url: str, redis_url: str, cache: bool) -> Callable[[str], dict[str, int]]:
+    """SQL statements and cache backend calls of one warm view of a page, counted in process.
+
+    One app and one login per mode: the dashboard limits logins per minute.
+    """
     region = {"backend": "dogpile.cache.redis", "expiration_time": 300, "arguments": {"url": redis_url}}
-    config = {
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": SECRET_KEY,
-        "CACHE_ENABLED": cache,
-        "DEMO_PUBLIC": True,
-        "CACHE_REGIONS": {"default": region},
-    }
+    config = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY, "CACHE_ENABLED": cache,
+              "DEMO_PUBLIC": True, "CACHE_REGIONS": {"default": region}}  # fmt: skip
     app = create_app(config)
     client = app.test_client()
     log_in(client)
-    with app.app_context():
-        counts = warm_view(client, path, db.engine, [caching.regions["default"]])
-        db.engine.dispose()
-    return {"sql": counts.sql, "calls": counts.calls}
+
+    def count(path: str) -> dict[str, int]:
+        with app.app_context():
+            counts = warm_view(client, path, db.engine, [caching.regions["default"]])
+        return {"sql": counts.sql, "calls": counts.calls}
+
+    return count
 
 
 def modelled_ms(run: dict[str, Any], round_trip_ms: float) -> float:

@@ -1,9 +1,9 @@
 """``docs/benchmarks/report.md`` and its plots, from the JSON files a run wrote.
 
-Times come from pyperf's files (the median of every value of a benchmark),
+Times come from pyperf's files (the median of all of a benchmark's values),
 counts from ``counts.json`` (the helper the tests assert with), the HTTP
-figures from ``http.json``. Each target is a ratio within one run, or an
-exact count; a target missed says so, and by how much.
+figures from ``http.json``. Each target is a ratio within one run or an
+exact count, and a missed one says so, with the numbers that explain it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -24,8 +24,49 @@ from .library import ATTACH, GET, LISTING, MGET, SEPARATOR, UPDATE
 from .plot import plot_library, plot_scale
 
 PACKAGES = ("SQLAlchemy", "Flask-SQLAlchemy", "dogpile.cache", "redis", "psycopg", "Flask-Caching", "pyperf")
-TIMES = "×"
-ADDRESSES = "/demo/addresses/"
+X = "\u00d7"
+HIT, WARM, ADDRESSES = "caching (hit)", "caching (warm)", "/demo/addresses/"
+Times = dict[tuple[str, ...], float]
+RATIOS: list[tuple[str, str, str, tuple[str, str], tuple[str, str], Callable[[float], bool]]] = [
+    # issue, target, setups (name ends with), numerator, denominator, met
+    ("12", f"memory hit ≤ 3{X} the attach floor", "memory", (GET, HIT), (GET, ATTACH), lambda r: r <= 3),
+    (
+        "12",
+        f"warm listing of 50 on Redis ≤ 1.5{X} its floor (`MGET` of its keys + attach)",
+        "Redis",
+        (LISTING, WARM),
+        (LISTING, MGET),
+        lambda r: r <= 1.5,
+    ),
+    (
+        "14",
+        f"warm listing of 50 faster than no cache ({X} faster > 1)",
+        "",
+        (LISTING, "no cache"),
+        (LISTING, WARM),
+        lambda r: r > 1,
+    ),
+    (
+        "14",
+        f"warm listing of 50 ≥ 1.3{X} faster than no cache on PostgreSQL + Redis",
+        "PostgreSQL + Redis",
+        (LISTING, "no cache"),
+        (LISTING, WARM),
+        lambda r: r >= 1.3,
+    ),
+    *[
+        (
+            "—",
+            f"{group} {variant}: time ÷ the {rival}'s < 1",
+            "",
+            (group, f"caching ({variant})"),
+            (group, f"{rival} ({variant})"),
+            lambda r: r < 1,
+        )
+        for rival in ("SQLAlchemy example", "gist (pickle + merge)")
+        for group, variant in ((GET, "hit"), (LISTING, "warm"))
+    ],
+]
 
 
 @dataclass
@@ -40,7 +81,7 @@ class Target:
         return f"| {self.issue} | {self.text} | {self.measured} | {mark} |"
 
 
-def medians(path: Path) -> dict[tuple[str, ...], float]:
+def medians(path: Path) -> Times:
     """Median µs of every benchmark in a pyperf file, by its name's parts."""
     if not path.exists():
         return {}
@@ -52,137 +93,75 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _short(setup: str) -> str:
-    return setup.replace(" + ", "/")
+def _show(values: dict[str, Any], unit: str = "") -> str:
+    shown = (
+        f"{s.replace(' + ', '/')} {v:.2f}{unit}" if unit else f"{s.replace(' + ', '/')} {v}"
+        for s, v in values.items()
+    )
+    return ", ".join(shown) or "—"
 
 
-def _ratios(values: dict[str, float | None]) -> str:
-    return ", ".join(f"{_short(s)} {v:.2f}{TIMES}" for s, v in values.items() if v is not None) or "—"
-
-
-def _target(issue: str, text: str, values: dict[str, float | None], ok: Any) -> Target:
+def _ratio_target(
+    issue: str, text: str, values: dict[str, float | None], met: Callable[[float], bool]
+) -> Target:
     measured = {s: v for s, v in values.items() if v is not None}
-    return Target(issue, text, _ratios(measured), all(ok(v) for v in measured.values()) if measured else None)
+    return Target(issue, text, _show(measured, X), all(map(met, measured.values())) if measured else None)
 
 
 def _div(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def library_targets(times: dict[tuple[str, ...], float], counts: dict[str, Any]) -> Iterator[Target]:
+def library_targets(times: Times, counts: dict[str, Any]) -> Iterator[Target]:
     setups = list(dict.fromkeys(key[0] for key in times))
+    for issue, text, suffix, top, bottom, met in RATIOS:
+        values = {
+            s: _div(times.get((s, *top)), times.get((s, *bottom))) for s in setups if s.endswith(suffix)
+        }
+        yield _ratio_target(issue, text, values, met)
 
-    def t(setup: str, group: str, label: str) -> float | None:
-        return times.get((setup, group, label))
+    def each(case: str, field: str, suffix: str = "") -> dict[str, int]:
+        return {s: c[case][field] for s, c in counts.items() if case in c and s.endswith(suffix)}
 
-    memory = [s for s in setups if s.endswith("memory")]
-    redis = [s for s in setups if s.endswith("Redis")]
-    yield _target(
-        "12",
-        f"memory hit ≤ 3{TIMES} the attach floor",
-        {s: _div(t(s, GET, "caching (hit)"), t(s, GET, ATTACH)) for s in memory},
-        lambda r: r <= 3,
-    )
-    yield _target(
-        "12",
-        f"warm listing of 50 on Redis ≤ 1.5{TIMES} its floor (MGET of its keys + attach)",
-        {s: _div(t(s, LISTING, "caching (warm)"), t(s, LISTING, MGET)) for s in redis},
-        lambda r: r <= 1.5,
-    )
-    speedup = {s: _div(t(s, LISTING, "no cache"), t(s, LISTING, "caching (warm)")) for s in setups}
-    yield _target(
-        "14", f"warm listing of 50 faster than no cache ({TIMES} faster > 1)", speedup, lambda r: r > 1
-    )
-    pg_redis = {s: v for s, v in speedup.items() if s == "PostgreSQL + Redis"}
-    yield _target(
-        "14",
-        f"warm listing of 50 ≥ 1.3{TIMES} faster than no cache on PostgreSQL + Redis",
-        pg_redis,
-        lambda r: r >= 1.3,
-    )
-    for rival in ("SQLAlchemy example", "gist (pickle + merge)"):
-        for group, variant in ((GET, "hit"), (LISTING, "warm")):
-            yield _target(
-                "—",
-                f"{group} {variant}: time ÷ the {rival}'s < 1",
-                {
-                    s: _div(t(s, group, f"caching ({variant})"), t(s, group, f"{rival} ({variant})"))
-                    for s in setups
-                },
-                lambda r: r < 1,
-            )
-    yield from _count_targets(counts)
+    def exact(issue: str, text: str, values: dict[str, int], wanted: int) -> Target:
+        return Target(issue, text, _show(values), set(values.values()) == {wanted} if values else None)
 
-
-def _count_targets(counts: dict[str, Any]) -> Iterator[Target]:
-    """The exact counts: asserted by tests/test_bench_counts.py, printed here from the same helper."""
-
-    def each(group: str, label: str, field: str) -> dict[str, int]:
-        return {s: c[field] for s, cases in counts.items() if (c := cases.get(f"{group}{SEPARATOR}{label}"))}
-
-    def show(values: dict[str, int]) -> str:
-        return ", ".join(f"{_short(s)} {v}" for s, v in values.items()) or "—"
-
-    warm_sql, warm_calls = each(LISTING, "caching (warm)", "sql"), each(LISTING, "caching (warm)", "calls")
-    yield Target(
-        "14",
-        "warm listing of 50: 0 SQL, 1 backend call",
-        f"SQL {show(warm_sql)}; calls {show(warm_calls)}",
-        set(warm_sql.values()) <= {0} and set(warm_calls.values()) <= {1} if warm_sql else None,
-    )
-    trips = {s: v for s, v in each(GET, "caching (hit)", "round_trips").items() if s.endswith("Redis")}
-    yield Target("12", "Redis hit: 1 round trip", show(trips), set(trips.values()) == {1} if trips else None)
-    saves = {s: v for s, v in each(UPDATE, "caching", "round_trips").items() if s.endswith("Redis")}
-    yield Target(
-        "14",
-        "save + commit: 1 round trip on Redis",
-        show(saves),
-        set(saves.values()) == {1} if saves else None,
-    )
+    warm = f"{LISTING}{SEPARATOR}{WARM}"
+    yield exact("14", "warm listing of 50: 0 SQL", each(warm, "sql"), 0)
+    yield exact("14", "warm listing of 50: 1 backend call", each(warm, "calls"), 1)
+    yield exact("12", "Redis hit: 1 round trip", each(f"{GET}{SEPARATOR}{HIT}", "round_trips", "Redis"), 1)
+    saves = each(f"{UPDATE}{SEPARATOR}caching", "round_trips", "Redis")
+    yield exact("14", "save + commit: 1 round trip on Redis", saves, 1)
     flushed = {s: c["keys flushed"] for s, c in counts.items() if "keys flushed" in c}
     yield Target(
-        "14",
-        "logical keys an update of one User flushes, each with its guard (reported)",
-        show(flushed),
-        None if not flushed else True,
+        "14", "logical keys an update of one User flushes (each with its guard)", _show(flushed), None
     )
 
 
-def scale_targets(times: dict[tuple[str, ...], float], values: dict[str, int]) -> Iterator[Target]:
+def scale_targets(times: Times, values: dict[str, int]) -> Iterator[Target]:
     setups = list(dict.fromkeys(key[0] for key in times))
     sizes = sorted({int(key[1]) for key in times})
     if not sizes:
         return
-    low, high = sizes[0], sizes[-1]
-    spread = {}
-    for s in setups:
-        ratio = _div(
-            times.get((s, str(high), "warm page + count")), times.get((s, str(low), "warm page + count"))
-        )
-        spread[s] = max(ratio, 1 / ratio) if ratio else None
-    yield _target(
-        "14", f"warm page + count: {high:,} rows within 1.5{TIMES} of {low:,}", spread, lambda r: r <= 1.5
+
+    def page(setup: str, size: int, kind: str) -> float | None:
+        return times.get((setup, str(size), f"{kind} page + count"))
+
+    spread = {s: _div(page(s, sizes[-1], "warm"), page(s, sizes[0], "warm")) for s in setups}
+    text = f"warm page + count: {sizes[-1]:,} rows within 1.5{X} of {sizes[0]:,}"
+    yield _ratio_target(
+        "14", text, {s: max(r, 1 / r) if r else None for s, r in spread.items()}, lambda r: r <= 1.5
     )
-    cold = {
-        s: max(
-            _div(times.get((s, str(n), "cold page + count")), times.get((s, str(n), "plain page + count")))
-            or 0
-            for n in sizes
-        )
-        for s in setups
-    }
-    yield _target(
+    cold = {s: max(_div(page(s, n, "cold"), page(s, n, "plain")) or 0 for n in sizes) for s in setups}
+    yield _ratio_target(
         "14",
-        f"cold page + count ≤ 2{TIMES} the plain LIMIT/OFFSET + COUNT (worst size)",
+        f"cold page + count ≤ 2{X} the plain `LIMIT/OFFSET` + `COUNT` (worst size)",
         cold,
         lambda r: r <= 2,
     )
-    largest = max(values.values(), default=None)
+    largest = max(values.values(), default=0)
     yield Target(
-        "14",
-        "largest value a page stores < 64 KB",
-        f"{largest:,} B" if largest else "—",
-        largest < 64 * 1024 if largest else None,
+        "14", "largest value a page stores < 64 KB", f"{largest:,} B", largest < 65_536 if largest else None
     )
 
 
@@ -200,140 +179,116 @@ def http_targets(http: dict[str, Any] | None) -> Iterator[Target]:
         )
         yield Target(
             "12",
-            f"warm view: 0 SQL (`{path}`)",
-            f"{on['sql']} SQL, {on['calls']} cache calls",
+            f"warm view: 0 SQL{', ≤ 3 cache calls' if path == ADDRESSES else ''} (`{path}`)",
+            f"{on['sql']} SQL, {on['calls']} calls",
             on["sql"] == 0 and (path != ADDRESSES or on["calls"] <= 3),
         )
-    runs = http["pages"].get(ADDRESSES)
-    if runs:
-        ratio = runs["on"]["requests_per_s"] / runs["off"]["requests_per_s"]
-        yield Target(
-            "12",
-            f"`{ADDRESSES}` ≥ 2{TIMES} the requests/s of `selectinload`",
-            f"{runs['on']['requests_per_s']:.0f} vs {runs['off']['requests_per_s']:.0f} = {ratio:.2f}{TIMES}",
-            ratio >= 2,
-        )
+    if runs := http["pages"].get(ADDRESSES):
+        on, off = runs["on"]["requests_per_s"], runs["off"]["requests_per_s"]
+        text = f"`{ADDRESSES}` ≥ 2{X} the requests/s of `selectinload`"
+        yield Target("12", text, f"{on:.0f} vs {off:.0f} = {on / off:.2f}{X}", on / off >= 2)
     errors = sum(r["errors"] for runs in http["pages"].values() for r in runs.values())
     yield Target("—", "HTTP: 0 errors", str(errors), errors == 0)
 
 
-def _header(out: Path, quick: bool, notes: list[str]) -> list[str]:
-    meta = (
-        pyperf.BenchmarkSuite.load(str(out / "library.json")).get_metadata()
-        if (out / "library.json").exists()
-        else {}
-    )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    packages = ", ".join(f"{p} {version(p)}" for p in PACKAGES)
-    lines = [
-        "# Benchmarks of the model cache",
-        "",
-        "`bash bench/run` (`--quick`: a smoke run of a few minutes, its numbers not measurements; `--no-http`, "
-        "`--http-only`). It starts throwaway PostgreSQL and Redis servers, times the library with pyperf "
-        "(`bench/library.py`, `bench/scale.py`: calibration, warm-ups, worker processes, metadata), loads the "
-        "dashboard with wrk under gunicorn (`bench/http.py`), and writes this file, `benchmarks.png`, "
-        "`listing_scale.png` and the JSON they come from. `python -m pyperf compare_to old/library.json "
-        "docs/benchmarks/library.json` compares two runs. Exact counts are asserted by "
-        "`tests/test_bench_counts.py` and `tests/test_warm_pages.py`; the report prints them from the same "
-        "helper (`bench/counts.py`).",
-        "",
-        f"**This run:** {datetime.date.today()}, commit `{commit}`; {meta.get('cpu_count', '?')} cores "
-        f"({meta.get('cpu_model_name', '?')}), Python {meta.get('python_version', '?')}, "
-        f"{meta.get('platform', '?')}; {packages}. The machine is shared: absolute times move with its load; "
-        "ratios within one run hold up better.",
-    ]
-    if quick:
-        lines += [
-            "",
-            "**A --quick smoke run (pyperf in process, few values): its numbers are not measurements.**",
-        ]
-    return lines + [f"Skipped: {note}." for note in notes]
-
-
-def _results(times: dict[tuple[str, ...], float], counts: dict[str, Any]) -> Iterator[str]:
-    setups = list(dict.fromkeys(key[0] for key in times))
-    yield "## Results"
-    yield ""
-    yield "![Median time per operation, by setup](benchmarks.png)"
+def _header(out: Path, quick: bool, notes: list[str]) -> Iterator[str]:
+    suite = out / "library.json"
+    meta = pyperf.BenchmarkSuite.load(str(suite)).get_metadata() if suite.exists() else {}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+    yield "# Benchmarks of the model cache"
     yield ""
     yield (
-        "Median µs per operation (all of pyperf's values), in brackets the ratio to the same setup's no-cache "
-        "row; then SQL statements / backend calls / Redis requests per operation."
+        "`bash bench/run` (`--quick`: a smoke run of a few minutes; `--no-http`, `--http-only`) starts "
+        "throwaway PostgreSQL and Redis servers, times the library with pyperf (`bench/library.py`, "
+        "`bench/scale.py`), loads the dashboard with wrk under gunicorn (`bench/http.py`), and writes this "
+        "file, `benchmarks.png`, `listing_scale.png` and the JSON they come from: `python -m pyperf "
+        "compare_to old/library.json docs/benchmarks/library.json` compares two runs. The exact counts are "
+        "asserted by `tests/test_bench_counts.py` and `tests/test_warm_pages.py`; this report prints them "
+        "through the same helper (`bench/counts.py`)."
+    )
+    yield ""
+    packages = ", ".join(f"{p} {version(p)}" for p in PACKAGES)
+    yield (
+        f"**This run:** {datetime.date.today()}, commit `{commit.strip()}`; "
+        f"{meta.get('cpu_count', '?')} cores ({meta.get('cpu_model_name', '?')}), Python "
+        f"{meta.get('python_version', '?')}; {packages}. The "
+        "machine is shared: absolute times move with its load, ratios within one run hold up better."
+    )
+    if quick:
+        yield ""
+        yield "**A `--quick` smoke run (pyperf in process, few values): its times are not measurements.**"
+    for note in notes:
+        yield f"Skipped: {note}."
+
+
+def _results(times: Times, counts: dict[str, Any]) -> Iterator[str]:
+    setups = list(dict.fromkeys(key[0] for key in times))
+    yield "## Results\n\n![Median time per operation, by setup](benchmarks.png)\n"
+    yield (
+        "Median µs per operation, in brackets the ratio to the same setup's no-cache row; below it, SQL "
+        "statements / backend calls / Redis requests per operation."
     )
     for group in (GET, LISTING, UPDATE):
-        labels = list(dict.fromkeys(key[2] for key in times if key[1] == group))
-        yield ""
-        yield f"### {group}"
-        yield ""
-        yield "| | " + " | ".join(setups) + " |"
-        yield "| --- |" + " ---: |" * len(setups)
-        for label in labels:
+        yield f"\n### {group}\n\n| | " + " | ".join(setups) + " |\n| --- |" + " ---: |" * len(setups)
+        for label in dict.fromkeys(key[2] for key in times if key[1] == group):
             cells = []
             for s in setups:
                 value, base = times.get((s, group, label)), times.get((s, group, "no cache"))
                 cell = "—" if value is None else f"{value:,.1f}"
                 if value is not None and base and label != "no cache":
-                    cell += f" ({value / base:.2f}{TIMES})"
-                c = counts.get(s, {}).get(f"{group}{SEPARATOR}{label}")
-                cells.append(cell + (f"<br>{c['sql']} / {c['calls']} / {c['round_trips']}" if c else ""))
+                    cell += f" ({value / base:.2f}{X})"
+                if c := counts.get(s, {}).get(f"{group}{SEPARATOR}{label}"):
+                    cell += f"<br>{c['sql']} / {c['calls']} / {c['round_trips']}"
+                cells.append(cell)
             yield f"| {label} | " + " | ".join(cells) + " |"
 
 
-def _scale(times: dict[tuple[str, ...], float], values: dict[str, int]) -> Iterator[str]:
-    yield "## Listings that scale"
-    yield ""
-    yield "![A page of 20 at offset n/2 and its count, by table size](listing_scale.png)"
-    yield ""
+def _scale(times: Times, values: dict[str, int]) -> Iterator[str]:
+    yield "## Listings that scale\n\n![A page of 20 at offset n/2 and its count](listing_scale.png)\n"
     yield (
-        "`filter(offset=n/2, limit=20)` + `count()` against the plain `LIMIT/OFFSET` + `COUNT`; median ms; "
-        "cold = the listing's guard flushed first, as a commit does; value = the largest value the page stored."
+        "`filter(offset=n/2, limit=20)` + `count()` against the plain `LIMIT/OFFSET` + `COUNT`, median ms; "
+        "cold: the listing's guard flushed first, as a commit does; value: the largest value the page stored."
     )
-    yield ""
-    yield "| setup | rows | plain | warm | cold | warm ÷ plain | cold ÷ plain | value |"
+    yield "\n| setup | rows | plain | warm | cold | warm ÷ plain | cold ÷ plain | value |"
     yield "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for setup, size in dict.fromkeys(key[:2] for key in times):
         plain, warm, cold = (
             times.get((setup, size, f"{k} page + count"), 0) / 1e3 for k in ("plain", "warm", "cold")
         )
-        size_bytes = values.get(f"{setup}{SEPARATOR}{size}", 0)
+        stored = values.get(f"{setup}{SEPARATOR}{size}", 0)
         yield (
-            f"| {setup} | {int(size):,} | {plain:.3f} | {warm:.3f} | {cold:.3f} | {warm / plain:.2f}{TIMES} | "
-            f"{cold / plain:.2f}{TIMES} | {size_bytes:,} B |"
+            f"| {setup} | {int(size):,} | {plain:.3f} | {warm:.3f} | {cold:.3f} | {warm / plain:.2f}{X} | "
+            f"{cold / plain:.2f}{X} | {stored:,} B |"
         )
 
 
 def _http(http: dict[str, Any]) -> Iterator[str]:
-    yield "## HTTP: the dashboard under gunicorn"
-    yield ""
+    yield "## HTTP: the dashboard under gunicorn\n"
     yield (
-        f"`gunicorn -w {http['workers']} dashboard:create_app()` on PostgreSQL, cache on Redis or "
-        f"`CACHE_ENABLED=0`, {http['users']} users; wrk, 1 thread, {http['connections']} connections, "
-        f"{http['rounds']} round(s) of {http['seconds']} s per mode in turns (median round). CPU per request is "
-        f"what the workers, PostgreSQL, Redis and wrk spent together on the {http['cores']} shared cores, so "
-        "requests/s ≈ cores ÷ CPU per request. See `bench/http.py` for the wrk command line."
+        f"`gunicorn -w {http['workers']} dashboard:create_app()` on PostgreSQL, the cache on Redis or "
+        f"`CACHE_ENABLED=0`, {http['users']} users; wrk with 1 thread and {http['connections']} connections, "
+        f"{http['rounds']} round(s) of {http['seconds']} s per mode, the modes in turns (median "
+        "round). CPU per "
+        f"request: what the workers, PostgreSQL, Redis and wrk spent together on the {http['cores']} shared "
+        "cores, so requests/s ≈ cores ÷ CPU per request. The wrk command line is in `bench/http.py`."
     )
-    yield ""
-    yield "| page | reads | cache | requests/s | p50 ms | p99 ms | CPU ms/request | Redis commands/request |"
+    yield "\n| page | reads | cache | requests/s | p50 ms | p99 ms | CPU ms/request | Redis commands/request"
     yield "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
     for path, runs in http["pages"].items():
         for mode, r in runs.items():
             yield (
-                f"| `{path}` | {PAGES.get(path, '')} | {mode} | {r['requests_per_s']:,.0f} | {r['p50_ms']:.1f} | "
-                f"{r['p99_ms']:.1f} | {r['cpu_ms']:.2f} | {r['redis_per_request']:.1f} |"
+                f"| `{path}` | {PAGES.get(path, '')} | {mode} | {r['requests_per_s']:,.0f} | "
+                f"{r['p50_ms']:.1f} "
+                f"| {r['p99_ms']:.1f} | {r['cpu_ms']:.2f} | {r['redis_per_request']:.1f} |"
             )
-    yield ""
-    yield "### Modelled latency on a network"
-    yield ""
+    yield "\n### Modelled latency on a network\n"
     yield (
-        "Loopback hides the network. Each page's warm view, counted exactly in process (SQL statements, cache "
-        f"calls), modelled as CPU + (statements + calls) {TIMES} one round trip to PostgreSQL and Redis."
+        "Loopback hides the network. Each page's warm view, counted exactly in process, modelled as CPU + "
+        f"(SQL statements + cache calls) {X} one round trip to PostgreSQL and Redis."
     )
-    yield ""
     yield (
-        "| page | cache | CPU ms | SQL | cache calls | "
-        + " | ".join(f"ms at {r:g} ms" for r in ROUND_TRIPS_MS)
+        "\n| page | cache | CPU ms | SQL | cache calls | "
+        + " | ".join(f"at {r:g} ms" for r in ROUND_TRIPS_MS)
         + " |"
     )
     yield "| --- | --- | ---: | ---: | ---: |" + " ---: |" * len(ROUND_TRIPS_MS)
@@ -344,25 +299,18 @@ def _http(http: dict[str, Any]) -> Iterator[str]:
 
 
 def _missed(targets: list[Target], http: dict[str, Any] | None) -> Iterator[str]:
-    """What the numbers say about each missed target: the facts of this run, no guesses."""
-    yield "## Targets missed"
-    yield ""
+    """The missed targets and, for the pages, where the CPU goes: the facts of this run, no guesses."""
+    yield "## Targets missed\n"
     missed = [t for t in targets if t.met is False]
-    if not missed:
-        yield "None in this run."
-    for t in missed:
-        yield f"- **{t.text}**: {t.measured}."
-    if http:
-        yield ""
-        for path, runs in http["pages"].items():
-            on, off = runs["on"], runs["off"]
-            saved = off["cpu_ms"] - on["cpu_ms"]
-            yield (
-                f"- `{path}`: the cache saves {saved:.2f} of {off['cpu_ms']:.2f} ms of CPU per request "
-                f"({saved / off['cpu_ms']:.0%}); the other {on['cpu_ms']:.2f} ms are the request's own work "
-                f"(Flask, templates, the cached read), which bounds requests/s at ≈ {off['cpu_ms'] / on['cpu_ms']:.2f}{TIMES} "
-                "on these cores."
-            )
+    yield from (f"- **{t.text}**: {t.measured}." for t in missed) if missed else ["None in this run."]
+    for path, runs in (http or {}).get("pages", {}).items():
+        on, off = runs["on"]["cpu_ms"], runs["off"]["cpu_ms"]
+        yield (
+            f"- `{path}`: the cache saves {off - on:.2f} of {off:.2f} ms of CPU per request "
+            f"({1 - on / off:.0%}); "
+            f"the other {on:.2f} ms are the request's own work (Flask, templates, the cached read), so "
+            f"requests/s can rise by about {off / on:.2f}{X} on these CPU-bound cores."
+        )
 
 
 def write_report(out: Path, quick: bool = False, notes: list[str] | None = None) -> None:
@@ -371,13 +319,15 @@ def write_report(out: Path, quick: bool = False, notes: list[str] | None = None)
     counts, http = _load(out / "counts.json") or {}, _load(out / "http.json")
     values = _load(out / "scale_values.json") or {}
     targets = [*library_targets(times, counts), *scale_targets(scale, values), *http_targets(http)]
-    lines = [
-        *_header(out, quick, notes or []),
-        "",
-        "## Targets (issues 12 and 14)",
-        "",
+    table = [
+        "## Targets (issues 12 and 14)\n",
         "| issue | target | measured | met |",
         "| --- | --- | --- | --- |",
+    ]
+    parts = [
+        *_header(out, quick, notes or []),
+        "",
+        *table,
         *(t.row() for t in targets),
         "",
         *_missed(targets, http),
@@ -387,7 +337,7 @@ def write_report(out: Path, quick: bool = False, notes: list[str] | None = None)
         *_scale(scale, values),
     ]
     if http:
-        lines += ["", *_http(http)]
-    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        parts += ["", *_http(http)]
+    (out / "report.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
     plot_library(out / "benchmarks.png", times, http)
     plot_scale(out / "listing_scale.png", scale)

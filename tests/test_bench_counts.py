@@ -122,3 +122,40 @@ def test_the_http_bench_pages_warm_make_a_fixed_number_of_backend_calls(bench_si
     counts = warm_view(bench_site, path, db.engine, [caching.regions["default"]])
 
     assert counts.calls == WARM_PAGE_CALLS[path]
+
+
+def _one_update(ids: list[int]) -> None:
+    for user in [db.session.get(User, pk) for pk in ids]:
+        user.views += 10
+
+
+SAVES = {  # (what a form loads first, the write, its statements: the rows' values before and after)
+    "update 1": (lambda: None, lambda: _one_update([1]), ["SELECT", "UPDATE", "SELECT"]),
+    "update 10 in one commit": (
+        lambda: None,
+        lambda: _one_update(list(range(1, 11))),
+        ["SELECT", "UPDATE", "SELECT"],
+    ),
+    "insert": (
+        lambda: None,
+        lambda: db.session.add(User(username="n", email="n@example.org")),
+        ["INSERT", "SELECT"],
+    ),
+    "delete": (
+        lambda: db.session.get(User, 1).addresses,
+        lambda: db.session.delete(db.session.get(User, 1)),
+        ["SELECT", "DELETE"],
+    ),
+}
+
+
+@pytest.mark.parametrize("save", SAVES)
+def test_a_save_costs_one_select_of_the_rows_before_and_after_its_writes(users, sql, save):
+    load, write, statements = SAVES[save]
+    held = [db.session.get(User, pk) for pk in range(1, 11)], load()  # loaded before, as a form does
+    sql.statements.clear()
+
+    write()
+    db.session.commit()
+
+    assert held and [s.split()[0] for s in sql.statements] == statements
