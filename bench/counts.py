@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dogpile.cache.proxy import ProxyBackend
 from dogpile.cache.region import CacheRegion
 from redis.connection import AbstractConnection
 from sqlalchemy import event
@@ -107,3 +108,31 @@ def keys_flushed(operation: Callable[[], Any]) -> list[str]:
     with cache_invalidated.connected_to(record):
         operation()
     return flushed
+
+
+class Recorder(ProxyBackend):
+    """The stored keys each read asks the backend for, and the size of every value written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[str] = []
+        self.written: dict[str, int] = {}
+
+    def get_serialized_multi(self, keys: Any) -> Any:
+        self.read += keys
+        return self.proxied.get_serialized_multi(keys)
+
+    def set_serialized_multi(self, mapping: Any) -> Any:
+        self.written.update({key: len(value) for key, value in mapping.items()})
+        return self.proxied.set_serialized_multi(mapping)
+
+
+def recorded(region: CacheRegion, operation: Callable[[], Any]) -> Recorder:
+    """What ``operation`` read from and wrote to ``region``'s backend."""
+    recorder = Recorder()
+    region.wrap(recorder)
+    try:
+        operation()
+    finally:
+        region.backend = recorder.proxied
+    return recorder

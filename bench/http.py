@@ -69,13 +69,8 @@ ROUND_TRIPS_MS = (0.2, 0.5, 1.0)
 
 
 def _config(database_url: str, redis_url: str, cache: bool = True) -> dict[str, Any]:
-    return {
-        "DATABASE_URL": database_url,
-        "CACHE_REDIS_URL": redis_url,
-        "SECRET_KEY": SECRET_KEY,
-        "CACHE_ENABLED": "1" if cache else "0",
-        "DEMO_PUBLIC": "1",
-    }
+    return {"DATABASE_URL": database_url, "CACHE_REDIS_URL": redis_url, "SECRET_KEY": SECRET_KEY,
+            "CACHE_ENABLED": "1" if cache else "0", "DEMO_PUBLIC": "1"}  # fmt: skip
 
 
 def seed(database_url: str, redis_url: str) -> None:
@@ -98,18 +93,8 @@ def gunicorn(env: dict[str, str], log: Path, workers: int = WORKERS) -> Iterator
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-w",
-        str(workers),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--error-logfile",
-        str(log),
-        "dashboard:create_app()",
-    ]
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+               "--error-logfile", str(log), "dashboard:create_app()"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     try:
@@ -160,20 +145,8 @@ def session_cookie(database_url: str, redis_url: str) -> str:
 
 def wrk_command(url: str, seconds: int, cookie: str, connections: int = CONNECTIONS) -> list[str]:
     """The documented wrk run: its totals come back as one JSON line (``wrk.lua``)."""
-    return [
-        "wrk",
-        "--latency",
-        "-t1",
-        f"-c{connections}",
-        f"-d{seconds}s",
-        "--timeout",
-        "5s",
-        "-s",
-        str(SCRIPT),
-        "-H",
-        f"Cookie: {cookie}",
-        url,
-    ]
+    return ["wrk", "--latency", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+            "-s", str(SCRIPT), "-H", f"Cookie: {cookie}", url]  # fmt: skip
 
 
 def wrk_summary(stdout: str) -> dict[str, Any]:

@@ -18,14 +18,12 @@ the warm read fetched, plus that.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pyperf
 import redis
-from dogpile.cache.proxy import ProxyBackend
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
@@ -33,9 +31,9 @@ from sqlalchemy.orm.attributes import instance_state
 from dashboard.extensions import caching, db
 from dashboard.models import User
 
-from .counts import Counts, per_operation
+from .counts import Counts, per_operation, recorded
 from .readers import ExampleReader, GistReader, LibraryReader, MemoizeReader, PlainReader, all_readers
-from .setups import Setup, available, empty_cache, grow_users, make_app
+from .setups import Setup, available, empty_cache, grow_users, loop_seconds, make_app
 
 GET, LISTING, UPDATE = "get by pk", "listing of 50", "update + commit"
 USERS, GET_PK, LIST_VIEWS = 1000, 4, 3  # views = id % 20: the listing of views 3 holds 50 users
@@ -79,18 +77,6 @@ def plan(setup: Setup) -> Iterator[Case]:
     yield Case(setup.label, UPDATE, PlainReader.name)
 
 
-class _Keys(ProxyBackend):
-    """The stored keys a read asks the backend for."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.keys: list[str] = []
-
-    def get_serialized_multi(self, keys: Any) -> Any:
-        self.keys += keys
-        return self.proxied.get_serialized_multi(keys)
-
-
 class World:
     """One setup, seeded, with its readers and the callables of every case; in its app's context."""
 
@@ -118,16 +104,10 @@ class World:
 
     @staticmethod
     def _keys(read: Op) -> list[str]:
-        read()  # stored
+        """The stored keys a warm ``read`` fetches."""
+        read()
         db.session.expunge_all()
-        region = caching.regions["default"]
-        recorder = _Keys()
-        region.wrap(recorder)
-        try:
-            read()
-        finally:
-            region.backend = recorder.proxied
-        return recorder.keys
+        return recorded(caching.regions["default"], read).read
 
     def callables(self, case: Case) -> tuple[Op, Op]:
         """(the timed operation, its untimed reset)."""
@@ -210,15 +190,9 @@ def _timed(loops: int, setup: Setup, case: Case) -> float:
     """Seconds spent in the operation over ``loops`` loops, the resets left out."""
     built = world(setup)
     with built.app.app_context():
-        op, reset = built.callables(case)
-        clock, total = time.perf_counter, 0.0
-        for _ in range(loops):
-            reset()
-            start = clock()
-            op()
-            total += clock() - start
+        seconds = loop_seconds(loops, *built.callables(case))
         db.session.rollback()
-    return total
+    return seconds
 
 
 def main() -> None:

@@ -16,36 +16,23 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyperf
-from dogpile.cache.proxy import ProxyBackend
 from sqlalchemy import func, select
 
 from dashboard.extensions import caching, db
 from dashboard.models import User
 
+from .counts import recorded
 from .library import SEPARATOR
-from .setups import Setup, available, empty_cache, grow_users, make_app
+from .setups import Setup, available, empty_cache, grow_users, loop_seconds, make_app
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 PAGE = 20
 OPERATIONS = ("plain page + count", "warm page + count", "cold page + count")
-
-
-class _Written(ProxyBackend):
-    """The size of every value written."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sizes: dict[str, int] = {}
-
-    def set_serialized_multi(self, mapping: Any) -> Any:
-        self.sizes.update({k: len(v) for k, v in mapping.items()})
-        return self.proxied.set_serialized_multi(mapping)
 
 
 def operations(size: int) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
@@ -76,28 +63,15 @@ def _app(setup: Setup) -> Any:
 
 def _timed(loops: int, setup: Setup, size: int, name: str) -> float:
     with _app(setup).app_context():
-        op, reset = operations(size)[name]
-        total = 0.0
-        for _ in range(loops):
-            reset()
-            start = time.perf_counter()
-            op()
-            total += time.perf_counter() - start
-    return total
+        return loop_seconds(loops, *operations(size)[name])
 
 
 def largest_value(setup: Setup, size: int) -> int:
     """Bytes of the largest value a cold page and its count store."""
     with _app(setup).app_context():
-        region, recorder = caching.regions["default"], _Written()
         op, reset = operations(size)["cold page + count"]
         reset()
-        region.wrap(recorder)
-        try:
-            op()
-        finally:
-            region.backend = recorder.proxied
-    return max(recorder.sizes.values(), default=0)
+        return max(recorded(caching.regions["default"], op).written.values(), default=0)
 
 
 def main() -> None:
