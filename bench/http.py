@@ -228,15 +228,8 @@ def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> di
                     f"  {path:<30} {mode:<3} {run['requests_per_s']:7.0f} req/s  {run['cpu_ms']:.2f} ms CPU"
                 )
             pages[path] = runs
-    return {
-        "cores": psutil.cpu_count(),
-        "workers": WORKERS,
-        "connections": CONNECTIONS,
-        "users": USERS,
-        "seconds": seconds,
-        "rounds": rounds,
-        "pages": pages,
-    }
+    return {"cores": psutil.cpu_count(), "workers": WORKERS, "connections": CONNECTIONS, "users": USERS,
+            "seconds": seconds, "rounds": rounds, "pages": pages}  # fmt: skip
 
 
 def _summary(run: dict[str, Any]) -> dict[str, Any]:

@@ -196,7 +196,7 @@ def _timed(loops: int, setup: Setup, case: Case) -> float:
 
 
 def main() -> None:
-    runner = pyperf.Runner(processes=6, values=3, program_args=("-m", "bench.library"))
+    runner = pyperf.Runner(processes=3, values=3, program_args=("-m", "bench.library"))
     runner.argparser.set_defaults(copy_env=True)  # the workers need the servers' URLs
     runner.metadata["description"] = "caching vs rivals and floors; see bench/library.py"
     for setup in available()[0]:

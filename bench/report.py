@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -187,7 +188,8 @@ def _header(out: Path, quick: bool, notes: list[str]) -> Iterator[str]:
         f"**This run:** {datetime.date.today()}, commit `{commit.strip()}`; "
         f"{meta.get('cpu_count', '?')} cores ({meta.get('cpu_model_name', '?')}), Python "
         f"{meta.get('python_version', '?')}; {packages}. The "
-        "machine is shared: absolute times move with its load, ratios within one run hold up better."
+        f"machine is shared (load average {os.getloadavg()[0]:.1f} at the end): absolute times move with its "
+        "load, ratios within one run hold up better."
     )
     if quick:
         yield ""
