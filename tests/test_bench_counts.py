@@ -3,8 +3,9 @@
 The bench's report prints the same counts through the same helper
 (``bench.counts``); here they are the issues' targets at the bench's scale:
 a warm get and a warm listing of 50 are one Redis request and no SQL, a
-cold listing one statement, a save one Redis request for all its keys, and
-the HTTP bench's pages a fixed number of backend calls when warm.
+cold listing one statement, a save one Redis request for all its keys and
+one SELECT of its rows before and after its writes, and the HTTP bench's
+pages a fixed number of backend calls when warm.
 (tests/test_reads_cost.py checks which keys a warm read asks for,
 tests/test_invalidation.py which keys a commit deletes, tests/test_warm_pages.py
 that warm pages run no SQL and the users-with-addresses page's three reads.)
@@ -124,16 +125,16 @@ def test_the_http_bench_pages_warm_make_a_fixed_number_of_backend_calls(bench_si
     assert counts.calls == WARM_PAGE_CALLS[path]
 
 
-def _one_update(ids: list[int]) -> None:
+def _add_views(ids: list[int]) -> None:
     for user in [db.session.get(User, pk) for pk in ids]:
         user.views += 10
 
 
 SAVES = {  # (what a form loads first, the write, its statements: the rows' values before and after)
-    "update 1": (lambda: None, lambda: _one_update([1]), ["SELECT", "UPDATE", "SELECT"]),
+    "update 1": (lambda: None, lambda: _add_views([1]), ["SELECT", "UPDATE", "SELECT"]),
     "update 10 in one commit": (
         lambda: None,
-        lambda: _one_update(list(range(1, 11))),
+        lambda: _add_views(list(range(1, 11))),
         ["SELECT", "UPDATE", "SELECT"],
     ),
     "insert": (
