@@ -32,6 +32,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -277,8 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short runs: a smoke test, not a measurement")
     args = parser.parse_args(argv)
     database_url, redis_url = os.environ["CACHE_TEST_DATABASE_URL"], os.environ["CACHE_TEST_REDIS_URL"]
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    result = measure(database_url, redis_url, args.quick, args.output.parent)
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as logs:  # gunicorn's logs, to read on failure
+        result = measure(database_url, redis_url, args.quick, Path(logs))
     args.output.write_text(json.dumps(result, indent=1))
     return 0
 
