@@ -1,7 +1,8 @@
 """Benchmarks of the model cache against its rivals and against hard floors.
 
-Not part of the test suite: run ``bash bench/run`` (or ``python -m bench``
-with the services already up). Every number in the report is measured in
-one process and one run, so ratios between rows are meaningful even on a
-noisy machine, where absolute microseconds are not.
+Not part of the test suite: run ``bash bench/run``. Timing is pyperf's
+(calibration, warm-ups, worker processes, metadata; ``python -m pyperf
+compare_to`` compares two runs' JSON); exact counts (SQL statements, backend
+calls, round trips) are asserted by tests (``tests/test_bench_counts.py``)
+and only printed here, through the same helper (:mod:`bench.counts`).
 """

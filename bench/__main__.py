@@ -1,85 +1,83 @@
-"""``python -m bench``: measure every setup and the HTTP pages, then write the report and the plot."""
+"""``python -m bench``: time the library (pyperf), count it, load the dashboard, then write the report.
+
+Each part writes its JSON into ``--out`` (docs/benchmarks by default), and
+the report and plots are made from those files, so a part can be rerun
+alone and ``python -m pyperf compare_to`` can compare two runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
-from .environment import available_setups
-from .harness import Budget
-from .httpload import HttpBudget, HttpRun, run_http
-from .httpload.targets import http_targets
-from .machine import describe
-from .plot import PLOT_NAME, write_plot
-from .profiling import Profile
-from .readers.sa_example import load_example
+from .counts import keys_flushed
+from .library import SEPARATOR, UPDATE, World, plan
 from .report import write_report
-from .results import Result, Results
-from .runner import run_setup
-from .targets import evaluate
+from .setups import available
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
+QUICK = ["--in-process", "--fast", "-n", "2", "--min-time", "0.02"]  # pyperf: one process, few values
+
+
+def _pyperf(module: str, out: Path, quick: bool, *extra: str) -> None:
+    (out / f"{module}.json").unlink(missing_ok=True)  # pyperf refuses to overwrite
+    command = [sys.executable, "-m", f"bench.{module}", "-q", "-o", str(out / f"{module}.json"), *extra]
+    subprocess.run(command + (QUICK if quick else []), check=True)
+
+
+def count_all() -> dict[str, Any]:
+    """Every library case's exact counts per setup, and the keys an update of one User flushes."""
+    counts: dict[str, Any] = {}
+    for setup in available()[0]:
+        world = World(setup)
+        cases = {SEPARATOR.join((c.group, c.label)): world.counts(c) for c in plan(setup)}
+        counts[setup.label] = {name: vars(c) for name, c in cases.items()}
+        (update,) = [c for c in plan(setup) if c.group == UPDATE and c.impl == "caching"]
+        op, load = world.callables(update)
+        with world.app.app_context():
+            load()
+            counts[setup.label]["keys flushed"] = len(keys_flushed(op))
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="a few iterations: a smoke run, not a measurement"
+        "--quick", action="store_true", help="a smoke run of a few minutes, not a measurement"
     )
-    parser.add_argument("--out", type=Path, default=OUT, help="where report.md and the plot go")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the JSON, report.md and the plots go")
     parts = parser.add_mutually_exclusive_group()
-    parts.add_argument("--no-http", action="store_true", help="the library benchmarks only")
+    parts.add_argument("--no-http", action="store_true", help="the library only")
     parts.add_argument("--http-only", action="store_true", help="the HTTP load test only")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    notes: list[str] = []
-    measured: list[Result] = []
-    profiles: list[Profile] = []
-    http: HttpRun | None = None
-    with tempfile.TemporaryDirectory(prefix="caching-bench-") as workdir:
-        if args.http_only:
-            notes.append("the library benchmarks: --http-only")
-        else:
-            measured, profiles = _library(Budget.quick() if args.quick else Budget(), Path(workdir), notes)
-        if args.no_http:
-            notes.append("the HTTP part: --no-http")
-        else:
-            print("== HTTP", file=sys.stderr)
-            http, http_notes = run_http(HttpBudget.quick() if args.quick else HttpBudget(), Path(workdir))
-            notes += http_notes
-    for note in notes:
-        print(f"skipped: {note}", file=sys.stderr)
-    results = Results(measured)
-    seconds = time.perf_counter() - started
-    if args.quick:
-        notes.append("this was a --quick smoke run: its numbers are not measurements")
     args.out.mkdir(parents=True, exist_ok=True)
-    targets = (evaluate(results) if measured else []) + ([] if args.no_http else http_targets(http))
-    write_report(args.out / "report.md", results, targets, profiles, describe(), seconds, notes, http)
-    write_plot(args.out / PLOT_NAME, results, http)
-    for target in targets:
-        print(f"{target.mark} {target.target}: {target.measured}", file=sys.stderr)
-    print(f"done in {seconds:.0f} s: {args.out / 'report.md'}, {args.out / PLOT_NAME}", file=sys.stderr)
+    notes = available()[1]
+    if not args.http_only:
+        print("== library (pyperf)", file=sys.stderr)
+        _pyperf("library", args.out, args.quick)
+        print("== listing scale (pyperf)", file=sys.stderr)
+        sizes = ["--sizes", "1000,10000"] if args.quick else []
+        _pyperf("scale", args.out, args.quick, "--sizes-out", str(args.out / "scale_values.json"), *sizes)
+        print("== exact counts", file=sys.stderr)
+        (args.out / "counts.json").write_text(json.dumps(count_all(), indent=1))
+    servers = os.environ.get("CACHE_TEST_DATABASE_URL") and os.environ.get("CACHE_TEST_REDIS_URL")
+    if args.no_http:
+        notes.append("the HTTP part: --no-http")
+    elif not servers or shutil.which("wrk") is None:
+        notes.append("the HTTP part: it needs PostgreSQL, Redis and wrk")
+    else:
+        print("== HTTP (gunicorn + wrk)", file=sys.stderr)
+        http = [sys.executable, "-m", "bench.http", "-o", str(args.out / "http.json")]
+        subprocess.run(http + (["--quick"] if args.quick else []), check=True)
+    write_report(args.out, args.quick, notes)
+    print(f"done: {args.out / 'report.md'}", file=sys.stderr)
     return 0
-
-
-def _library(budget: Budget, workdir: Path, notes: list[str]) -> tuple[list[Result], list[Profile]]:
-    """Every setup this machine has, one after the other; a note for each one skipped."""
-    example = load_example()
-    measured: list[Result] = []
-    profiles: list[Profile] = []
-    setups, skipped = available_setups(workdir)
-    notes += skipped
-    for index, setup in enumerate(setups):
-        print(f"== {setup.label}", file=sys.stderr)
-        # the hit paths are profiled once, on the first setup: SQLite + memory, no I/O in the way
-        setup_results, setup_profiles = run_setup(setup, budget, example, profile=index == 0)
-        measured += setup_results
-        profiles += setup_profiles
-    return measured, profiles
 
 
 if __name__ == "__main__":

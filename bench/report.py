@@ -1,319 +1,322 @@
-"""``docs/benchmarks/report.md``: how to run, on what, the targets, the tables, and the limits.
+"""``docs/benchmarks/report.md`` and its plots, from the JSON files a run wrote.
 
-Everything in the report is generated from one run, prose included: the
-explanations quote this run's numbers and profile shares (the mechanisms
-they name are those of the commit in the header), so rerunning the suite
-after a change to ``caching/`` rewrites the explanation with it.
+Times come from pyperf's files (the median of all of a benchmark's values),
+counts from ``counts.json`` (the helper the tests assert with), the HTTP
+figures from ``http.json``. Each target is a ratio within one run or an
+exact count, and a missed one says so, with the numbers that explain it.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
-from .cases import GET, GROUPS, LISTING, STATS_OFF, UPDATE
-from .formatting import NOT_MEASURED, TIMES, divide, pct, profile_table, ratio, us
-from .httpload import HttpRun
-from .httpload.report import http_section
-from .machine import Machine
-from .plot import PLOT_NAME
-from .profiling import Profile
-from .results import Result, Results
-from .targets import LIBRARY, SQLA_EXAMPLE, Target
+import pyperf
 
-NOT_APPLICABLE = "\u2013"  # an en dash: nothing to count
+from .http import PAGES, ROUND_TRIPS_MS, modelled_ms
+from .library import ATTACH, GET, LISTING, MGET, SEPARATOR, UPDATE
+from .plot import plot_library, plot_scale
 
-
-def _time(result: Result | None) -> float | None:
-    return result.timing.median_us if result else None
-
-
-def write_report(
-    path: Path,
-    results: Results,
-    targets: list[Target],
-    profiles: list[Profile],
-    machine: Machine,
-    seconds: float,
-    notes: list[str],
-    http: HttpRun | None = None,
-) -> None:
-    """Write the whole report: the library's sections if it was measured, the HTTP one if it ran."""
-    library = bool(results.all)
-    sections = [
-        _header(machine, seconds, notes),
-        _targets(targets, http),
-        *([_results(results)] if library else []),
-        *([http_section(http)] if http else []),
-        *([_limits(results, profiles), _method()] if library else []),
-    ]
-    path.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
+PACKAGES = ("SQLAlchemy", "Flask-SQLAlchemy", "dogpile.cache", "redis", "psycopg", "Flask-Caching", "pyperf")
+X = "\u00d7"
+HIT, WARM, ADDRESSES = "caching (hit)", "caching (warm)", "/demo/addresses/"
+Times = dict[tuple[str, ...], float]
+RATIOS: list[tuple[str, str, str, tuple[str, str], tuple[str, str], Callable[[float], bool]]] = [
+    # issue, target, setups (name ends with), numerator, denominator, met
+    ("12", f"memory hit ≤ 3{X} the attach floor", "memory", (GET, HIT), (GET, ATTACH), lambda r: r <= 3),
+    ("12", f"warm listing of 50 on Redis ≤ 1.5{X} its floor (`MGET` of its keys + attach)", "Redis",
+     (LISTING, WARM), (LISTING, MGET), lambda r: r <= 1.5),
+    ("14", f"warm listing of 50 faster than no cache ({X} faster > 1)", "",
+     (LISTING, "no cache"), (LISTING, WARM), lambda r: r > 1),
+    ("14", f"warm listing of 50 ≥ 1.3{X} faster than no cache on PostgreSQL + Redis", "PostgreSQL + Redis",
+     (LISTING, "no cache"), (LISTING, WARM), lambda r: r >= 1.3),
+    *[("—", f"{group} {variant}: time ÷ the {rival}'s < 1", "", (group, f"caching ({variant})"),
+       (group, f"{rival} ({variant})"), lambda r: r < 1)
+      for rival in ("SQLAlchemy example", "gist (pickle + merge)")
+      for group, variant in ((GET, "hit"), (LISTING, "warm"))],
+]  # fmt: skip
 
 
-def _header(machine: Machine, seconds: float, notes: list[str]) -> str:
-    packages = ", ".join(f"{name} {v}" for name, v in machine.packages.items())
-    servers = ", ".join(f"{name} {v}" for name, v in machine.servers.items()) or "none found"
-    state = "with uncommitted changes in `caching/`" if machine.library_dirty else "`caching/` as committed"
-    lines = [
-        "# Benchmarks of the model cache",
-        "",
-        "## How to run",
-        "",
-        "```bash",
-        "bash bench/run            # add --quick for a smoke run of a few seconds",
-        "bash bench/run --no-http  # the library only; --http-only: the HTTP part only",
-        "```",
-        "",
-        "It installs `requirements-bench.txt` (and `wrk` from Debian's packages if it is missing), starts "
-        "throwaway Redis and PostgreSQL servers on loopback ports 6395 and 55435 (`.ci/services.sh`), "
-        "runs `python -m bench` and stops them. The HTTP part needs both servers and `wrk`; it starts "
-        "and stops its own gunicorn. "
-        "`python -m bench` alone runs the setups whose servers `CACHE_TEST_REDIS_URL` and "
-        "`CACHE_TEST_DATABASE_URL` name (SQLite and the memory backend always). The SQLAlchemy "
-        "example is taken from the sdist of the installed SQLAlchemy, downloaded once into "
-        "`~/.cache/caching-bench/`. This file and `benchmarks.png` are rewritten by each run.",
-        "",
-        f"**This run:** {datetime.date.today().isoformat()}, {seconds:.0f} s; "
-        f"`nproc` = {machine.cores} ({machine.cpu}), Python {machine.python}, {machine.system}; "
-        f"{packages}; servers: {servers}; commit `{machine.commit}`, {state}. "
-        f"Load average at the end: {machine.load[0]:.2f} (1 min), {machine.load[1]:.2f} (5 min): other "
-        "work on the machine inflates absolute times; ratios within a setup hold up better, as every "
-        "case's repeats are interleaved.",
-    ]
-    lines += [f"Skipped: {note}." for note in notes]
-    return "\n".join(lines)
+@dataclass
+class Target:
+    issue: str
+    text: str
+    measured: str
+    met: bool | None
+
+    def row(self) -> str:
+        unmeasured = "— not measured" if self.measured == "—" else "reported"
+        mark = {True: "✓", False: "✗ missed", None: unmeasured}[self.met]
+        return f"| {self.issue} | {self.text} | {self.measured} | {mark} |"
 
 
-def _targets(targets: list[Target], http: HttpRun | None) -> str:
-    shared = (
-        f" HTTP rows: requests/s with the cache ÷ without, on the {http.cores} cores that the gunicorn "
-        "workers, PostgreSQL, Redis and wrk share (see *HTTP* below)."
-        if http
-        else ""
+def medians(path: Path) -> Times:
+    """Median µs of every benchmark in a pyperf file, by its name's parts."""
+    if not path.exists():
+        return {}
+    suite = pyperf.BenchmarkSuite.load(str(path))
+    return {tuple(b.get_name().split(SEPARATOR)): b.median() * 1e6 for b in suite.get_benchmarks()}
+
+
+def _load(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _show(values: dict[str, Any], unit: str = "") -> str:
+    shown = (
+        f"{s.replace(' + ', '/')} {v:.2f}{unit}" if unit else f"{s.replace(' + ', '/')} {v}"
+        for s, v in values.items()
     )
-    rows = [
-        "## Targets",
-        "",
-        f"Times are ratios within a setup (time ÷ time, lower is faster); {TIMES} faster = no-cache "
-        f"time ÷ cache time. Counts are per operation.{shared}",
-        "",
-        "| Target | Measured | Met |",
-        "| --- | --- | :-: |",
-    ]
-    rows += [f"| {t.target} | {t.measured} | {t.mark} |" for t in targets]
-    return "\n".join(rows)
+    return ", ".join(shown) or "—"
 
 
-def _counts(result: Result | None) -> str:
-    if result is None:
-        return NOT_MEASURED
-    c = result.counts
-
-    def fmt(value: float | None) -> str:
-        return NOT_APPLICABLE if value is None else f"{value:g}"
-
-    return f"{fmt(c.sql)} / {fmt(c.backend_calls)} / {fmt(c.round_trips)}"
+def _ratio_target(
+    issue: str, text: str, values: dict[str, float | None], met: Callable[[float], bool]
+) -> Target:
+    measured = {s: v for s, v in values.items() if v is not None}
+    return Target(issue, text, _show(measured, X), all(map(met, measured.values())) if measured else None)
 
 
-def _results(results: Results) -> str:
-    setups = results.setups()
-    header = "| | " + " | ".join(setups) + " |"
-    rule = "| --- |" + " ---: |" * len(setups)
-    out = [
-        "## Results",
-        "",
-        f"![Median time per operation, by setup]({PLOT_NAME})",
-        "",
-        "Median microseconds per operation, and in brackets the ratio to the no-cache row of the same "
-        "setup. Counts are SQL statements / cache backend calls / Redis round trips per operation "
-        f"({NOT_APPLICABLE} where there is nothing to count: no dogpile region, or no Redis). "
-        "Backend calls are get/set/delete calls; the herd lock that a miss takes shows only in Redis "
-        "round trips.",
-    ]
-    for group in GROUPS:
-        labels = results.labels(group)
-        out += ["", f"### {group}", "", header, rule]
-        for label in labels:
-            cells = []
-            for setup in setups:
-                result = results.by_label(setup, group, label)
-                base = _time(results.baseline(setup, group))
-                cell = us(_time(result))
-                if result is not None and result.impl != "no cache" and base:
-                    cell += f" ({ratio(divide(_time(result), base))})"
-                cells.append(cell)
-            out.append(f"| {label} | " + " | ".join(cells) + " |")
-        out += ["", "SQL / backend calls / Redis round trips:", "", header, rule]
-        for label in labels:
-            cells = [_counts(results.by_label(setup, group, label)) for setup in setups]
-            out.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(out)
+def _div(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
 
 
-def _share(profile: Profile | None, needle: str) -> float | None:
-    """The largest inclusive share among the profiled functions whose name contains ``needle``."""
-    if profile is None:
-        return None
-    found = [share for name, share in profile.shares if needle in name]
-    return max(found) if found else None
+def library_targets(times: Times, counts: dict[str, Any]) -> Iterator[Target]:
+    setups = list(dict.fromkeys(key[0] for key in times))
+    for issue, text, suffix, top, bottom, met in RATIOS:
+        values = {
+            s: _div(times.get((s, *top)), times.get((s, *bottom))) for s in setups if s.endswith(suffix)
+        }
+        yield _ratio_target(issue, text, values, met)
 
+    def each(case: str, field: str, suffix: str = "") -> dict[str, int]:
+        return {s: c[case][field] for s, c in counts.items() if case in c and s.endswith(suffix)}
 
-def _limits(results: Results, profiles: list[Profile]) -> str:
-    out = ["## What limits the hit paths", ""]
-    get_profile = next((p for p in profiles if p.group == GET), None)
-    listing_profile = next((p for p in profiles if p.group == LISTING), None)
-    setup = get_profile.setup if get_profile else next(iter(results.setups()), "")
-    out += list(_get_limits(results, setup, get_profile))
-    out += ["", *_speedup_limits(results, setup)]
-    out += ["", *_stats_limits(results, setup, get_profile)]
-    out += ["", *_listing_limits(results, setup, listing_profile)]
-    out += ["", *_other_limits(results)]
-    for profile in profiles:
-        out += ["", *profile_table(profile)]
-    return "\n".join(out)
+    def exact(issue: str, text: str, values: dict[str, int], wanted: int) -> Target:
+        return Target(issue, text, _show(values), set(values.values()) == {wanted} if values else None)
 
-
-def _get_limits(results: Results, setup: str, profile: Profile | None) -> Iterator[str]:
-    hit = _time(results.find(setup, GET, LIBRARY, "hit"))
-    attach = _time(results.find(setup, GET, "floor: attach"))
-    read = _time(results.find(setup, GET, "floor: dogpile region.get"))
-    gist = _time(results.find(setup, GET, "gist (pickle + merge)", "hit"))
-    yield (
-        f"**Get by pk, hit ({setup}).** A hit costs {us(hit)} µs: {ratio(divide(hit, attach))} the attach "
-        f"floor ({us(attach)} µs). Attaching is only part of it: the hit also reads two values (the entry "
-        f"and its guard) through dogpile, and one raw `region.get` of one value already costs {us(read)} µs "
-        f"= {ratio(divide(read, attach))} attach, so with this region a hit cannot come under "
-        f"{ratio(divide((attach or 0) + (read or 0), attach))} attach whatever the library does around "
-        f"them. By the profile, the cache read `Store.fetch` is {pct(_share(profile, 'Store.fetch'))} of "
-        f"the hit: dogpile's `get_multi` of the entry and its guard "
-        f"{pct(_share(profile, 'get_multi'))}, with the key mangler "
-        f"{pct(_share(profile, 'Namespace.mangle'))}, the decoding of each stored msgpack document "
-        f"{pct(_share(profile, '_parse_serialized_from_backend'))} and the stats proxy "
-        f"{pct(_share(profile, 'StatsProxy.get_serialized_multi'))} (a lock and two counters per backend "
-        f"call). Finding the app's cache state and session and checking for pending writes "
-        f"(`Cache._begin`) is {pct(_share(profile, 'Cache._begin'))}; `attach` "
-        f"{pct(_share(profile, 'attach (attach)'))} (building the instance as the ORM's loader does, "
-        f"identity map and load events included); rendering the key {pct(_share(profile, 'object_key'))}."
+    warm = f"{LISTING}{SEPARATOR}{WARM}"
+    yield exact("14", "warm listing of 50: 0 SQL", each(warm, "sql"), 0)
+    yield exact("14", "warm listing of 50: 1 backend call", each(warm, "calls"), 1)
+    yield exact("12", "Redis hit: 1 round trip", each(f"{GET}{SEPARATOR}{HIT}", "round_trips", "Redis"), 1)
+    saves = each(f"{UPDATE}{SEPARATOR}caching", "round_trips", "Redis")
+    yield exact("14", "save + commit: 1 round trip on Redis", saves, 1)
+    flushed = {s: c["keys flushed"] for s, c in counts.items() if "keys flushed" in c}
+    yield Target(
+        "14", "logical keys an update of one User flushes (each with its guard)", _show(flushed), None
     )
+
+
+def scale_targets(times: Times, values: dict[str, int]) -> Iterator[Target]:
+    setups = list(dict.fromkeys(key[0] for key in times))
+    sizes = sorted({int(key[1]) for key in times})
+    if not sizes:
+        return
+
+    def page(setup: str, size: int, kind: str) -> float | None:
+        return times.get((setup, str(size), f"{kind} page + count"))
+
+    spread = {s: _div(page(s, sizes[-1], "warm"), page(s, sizes[0], "warm")) for s in setups}
+    text = f"warm page + count: {sizes[-1]:,} rows within 1.5{X} of {sizes[0]:,}"
+    yield _ratio_target(
+        "14", text, {s: max(r, 1 / r) if r else None for s, r in spread.items()}, lambda r: r <= 1.5
+    )
+    cold = {s: max(_div(page(s, n, "cold"), page(s, n, "plain")) or 0 for n in sizes) for s in setups}
+    yield _ratio_target(
+        "14",
+        f"cold page + count ≤ 2{X} the plain `LIMIT/OFFSET` + `COUNT` (worst size)",
+        cold,
+        lambda r: r <= 2,
+    )
+    largest = max(values.values(), default=0)
+    yield Target(
+        "14", "largest value a page stores < 64 KB", f"{largest:,} B", largest < 65_536 if largest else None
+    )
+
+
+def http_targets(http: dict[str, Any] | None) -> Iterator[Target]:
+    if not http:
+        yield Target("12", "HTTP targets", "not measured (no PostgreSQL, Redis or wrk)", None)
+        return
+    for path, runs in http["pages"].items():
+        on, off = runs["on"], runs["off"]
+        yield Target(
+            "12",
+            f"CPU per request with the cache ≤ without (`{path}`)",
+            f"{on['cpu_ms']:.2f} vs {off['cpu_ms']:.2f} ms",
+            on["cpu_ms"] <= off["cpu_ms"],
+        )
+        yield Target(
+            "12",
+            f"warm view: 0 SQL{', ≤ 3 cache calls' if path == ADDRESSES else ''} (`{path}`)",
+            f"{on['sql']} SQL, {on['calls']} calls",
+            on["sql"] == 0 and (path != ADDRESSES or on["calls"] <= 3),
+        )
+    if runs := http["pages"].get(ADDRESSES):
+        on, off = runs["on"]["requests_per_s"], runs["off"]["requests_per_s"]
+        text = f"`{ADDRESSES}` ≥ 2{X} the requests/s of `selectinload`"
+        yield Target("12", text, f"{on:.0f} vs {off:.0f} = {on / off:.2f}{X}", on / off >= 2)
+    errors = sum(r["errors"] for runs in http["pages"].values() for r in runs.values())
+    yield Target("—", "HTTP: 0 errors", str(errors), errors == 0)
+
+
+def _header(out: Path, quick: bool, notes: list[str]) -> Iterator[str]:
+    suite = out / "library.json"
+    meta = pyperf.BenchmarkSuite.load(str(suite)).get_metadata() if suite.exists() else {}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+    yield "# Benchmarks of the model cache"
     yield ""
     yield (
-        f"The gist's approach ({us(gist)} µs here) reads one pickled value, with no guard, no key "
-        "rendering and no stats, and merges it (`merge(load=False)`): what it saves is the guard (no stale "
-        "read after a commit, in any process) and the stats that this library pays per hit, and it never "
-        "invalidates anything."
+        "`bash bench/run` (`--quick`: a smoke run of a few minutes; `--no-http`, `--http-only`) starts "
+        "throwaway PostgreSQL and Redis servers, times the library with pyperf (`bench/library.py`, "
+        "`bench/scale.py`), loads the dashboard with wrk under gunicorn (`bench/http.py`), and writes this "
+        "file, `benchmarks.png`, `listing_scale.png` and the JSON they come from: `python -m pyperf "
+        "compare_to old/library.json docs/benchmarks/library.json` compares two runs. The exact counts are "
+        "asserted by `tests/test_bench_counts.py` and `tests/test_warm_pages.py`; this report prints them "
+        "through the same helper (`bench/counts.py`)."
     )
-
-
-def _speedup_limits(results: Results, setup: str) -> Iterator[str]:
-    """Why the hit is not 5x (SQLite) or 20x (PostgreSQL) faster than a database get."""
-    for each in results.setups():
-        if not each.endswith("memory"):
-            continue
-        hit = _time(results.find(each, GET, LIBRARY, "hit"))
-        plain = _time(results.find(each, GET, "no cache"))
-        yield (
-            f"**Speed-up over a database get ({each}).** The database answers a get by pk in {us(plain)} µs "
-            f"here (loopback, a warm page cache, an ORM load of one row), the cache in {us(hit)} µs: "
-            f"{ratio(divide(plain, hit))} faster. The hit's cost is the fixed Python work above, not the "
-            f"database's, so the speed-up grows with the database's latency: a speed-up of 20 times "
-            f"needs a get of {us((hit or 0) * 20)} µs, which a database across a network, not on "
-            "loopback, takes."
-        )
+    yield ""
+    packages = ", ".join(f"{p} {version(p)}" for p in PACKAGES)
+    yield (
+        f"**This run:** {datetime.date.today()}, commit `{commit.strip()}`; "
+        f"{meta.get('cpu_count', '?')} cores ({meta.get('cpu_model_name', '?')}), Python "
+        f"{meta.get('python_version', '?')}; {packages}. The "
+        f"machine is shared (load average {os.getloadavg()[0]:.1f} at the end): absolute times move with its "
+        "load, ratios within one run hold up better."
+    )
+    if quick:
         yield ""
+        yield "**A `--quick` smoke run (pyperf in process, few values): its times are not measurements.**"
+    for note in notes:
+        yield f"Skipped: {note}."
 
 
-def _stats_limits(results: Results, setup: str, profile: Profile | None) -> Iterator[str]:
-    """Why counting stats costs more than 5% of an in-memory hit."""
-    on = _time(results.find(setup, GET, LIBRARY, "hit"))
-    off = _time(results.find(setup, GET, LIBRARY, STATS_OFF))
+def _results(times: Times, counts: dict[str, Any]) -> Iterator[str]:
+    setups = list(dict.fromkeys(key[0] for key in times))
+    yield "## Results\n\n![Median time per operation, by setup](benchmarks.png)\n"
     yield (
-        f"**Stats overhead ({setup}).** The stats proxy costs {us((on or 0) - (off or 0))} µs of a "
-        f"{us(on)} µs hit ({pct(divide((on or 0) - (off or 0), off))}); in the profile "
-        f"`StatsProxy.get_serialized_multi` is {pct(_share(profile, 'StatsProxy.get_serialized_multi'))}: "
-        "one more `ProxyBackend` frame, a look at each key (guards are not reads) and a lock around two "
-        "counter updates. 5% of an in-memory hit is under 2 µs, about what one Python call with a lock "
-        "costs; on Redis, where a hit waits for the network, the same proxy is a smaller share (the "
-        "per-setup lines below)."
+        "Median µs per operation, in brackets the ratio to the same setup's no-cache row; below it, SQL "
+        "statements / backend calls / Redis requests per operation."
     )
+    for group in (GET, LISTING, UPDATE):
+        yield f"\n### {group}\n\n| | " + " | ".join(setups) + " |\n| --- |" + " ---: |" * len(setups)
+        for label in dict.fromkeys(key[2] for key in times if key[1] == group):
+            cells = []
+            for s in setups:
+                value, base = times.get((s, group, label)), times.get((s, group, "no cache"))
+                cell = "—" if value is None else f"{value:,.1f}"
+                if value is not None and base and label != "no cache":
+                    cell += f" ({value / base:.2f}{X})"
+                if c := counts.get(s, {}).get(f"{group}{SEPARATOR}{label}"):
+                    cell += f"<br>{c['sql']} / {c['calls']} / {c['round_trips']}"
+                cells.append(cell)
+            yield f"| {label} | " + " | ".join(cells) + " |"
 
 
-def _listing_limits(results: Results, setup: str, profile: Profile | None) -> Iterator[str]:
-    warm = _time(results.find(setup, LISTING, LIBRARY, "warm"))
-    attach = _time(results.find(setup, LISTING, "floor: attach x50"))
-    read = _time(results.find(setup, LISTING, "floor: dogpile region.get of the listing"))
-    example = _time(results.find(setup, LISTING, SQLA_EXAMPLE, "warm"))
+def _scale(times: Times, values: dict[str, int]) -> Iterator[str]:
+    yield "## Listings that scale\n\n![A page of 20 at offset n/2 and its count](listing_scale.png)\n"
     yield (
-        f"**Listing of 50, warm ({setup}).** {us(warm)} µs, of which attaching 50 objects is a floor of "
-        f"{us(attach)} µs ({pct(divide(attach, warm))}) and reading the listing's one value through "
-        f"dogpile another {us(read)} µs ({pct(divide(read, warm))}); the library reads 2 values (the "
-        "listing, holding its 50 rows, and its guard) in 1 call. The SQLAlchemy example "
-        f"({us(example)} µs) reads one value, the whole `FrozenResult`, and merges it with "
-        "`merge(load=False)` per object. Profile: `attach` "
-        f"{pct(_share(profile, 'attach (attach)'))}, `Store.fetch` {pct(_share(profile, 'Store.fetch'))} "
-        f"(envelopes {pct(_share(profile, '_parse_serialized_from_backend'))})."
+        "`filter(offset=n/2, limit=20)` + `count()` against the plain `LIMIT/OFFSET` + `COUNT`, median ms; "
+        "cold: the listing's guard flushed first, as a commit does; value: the largest value the page stored."
     )
+    yield "\n| setup | rows | plain | warm | cold | warm ÷ plain | cold ÷ plain | value |"
+    yield "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for setup, size in dict.fromkeys(key[:2] for key in times):
+        plain, warm, cold = (
+            times.get((setup, size, f"{k} page + count"), 0) / 1e3 for k in ("plain", "warm", "cold")
+        )
+        stored = values.get(f"{setup}{SEPARATOR}{size}", 0)
+        yield (
+            f"| {setup} | {int(size):,} | {plain:.3f} | {warm:.3f} | {cold:.3f} | {warm / plain:.2f}{X} | "
+            f"{cold / plain:.2f}{X} | {stored:,} B |"
+        )
 
 
-def _other_limits(results: Results) -> Iterator[str]:
-    for setup in results.setups():
-        hit = _time(results.find(setup, GET, LIBRARY, "hit"))
-        redis_get = _time(results.find(setup, GET, "floor: Redis GET"))
-        on = results.find(setup, GET, LIBRARY, "hit")
-        off = results.find(setup, GET, LIBRARY, STATS_OFF)
-        cached = _time(results.find(setup, UPDATE, LIBRARY))
-        plain = _time(results.find(setup, UPDATE, "no cache"))
-        parts = []
-        miss = results.find(setup, GET, LIBRARY, "miss")
-        calls = miss.counts.backend_calls if miss else None
-        trips = miss.counts.round_trips if miss else None
-        if calls is not None and trips is not None and trips > calls:
-            parts.append(
-                f"a miss is {calls:g} backend calls but {trips:g} Redis round trips (the other "
-                f"{trips - calls:g}: the herd lock, taken and released)"
-            )
-        if redis_get is not None:
-            parts.append(
-                f"hit {us(hit)} µs = {ratio(divide(hit, redis_get))} one raw Redis GET ({us(redis_get)} µs)"
-            )
-        if on and off:
-            parts.append(f"hit with stats {us(_time(on))} µs, without {us(_time(off))} µs")
-        if cached is not None and plain is not None:
-            parts.append(
-                f"invalidation adds {us(cached - plain)} µs to a commit of {us(plain)} µs "
-                f"({pct(divide(cached - plain, plain))})"
-            )
-        if parts:
-            yield f"- {setup}: " + "; ".join(parts) + "."
-
-
-def _method() -> str:
-    return "\n".join(
-        [
-            "## Method",
-            "",
-            "- Every setup (SQLite or PostgreSQL, with the memory backend or Redis) runs in one process, "
-            "one after the other, on 1,000 users (views = id % 20, so each listing holds 50) and one more "
-            "row that the update writes.",
-            "- Each operation runs many times per repeat (≈0.15 s of wall time) and 7 repeats are taken; "
-            "the median is reported. Each iteration first runs an untimed reset: the identity map is "
-            "emptied (`expunge_all`, keeping the session and its transaction, as within one request: the "
-            "hardest baseline for a cache), a miss deletes the cached entries (values and guards, as a "
-            "commit does), an update loads its row. The cost of two `perf_counter` calls is measured and "
-            "subtracted; the garbage collector is off during a repeat and runs between repeats.",
-            "- The stats overhead is measured by timing the same hit with and without the library's "
-            "`StatsProxy`, their repeats interleaved, and taking the median of the paired ratios.",
-            "- Counts come from a separate pass with the counters installed only then: a counting "
-            "`ProxyBackend` wrapped around the region, `before_cursor_execute`, and redis-py's "
-            "`send_packed_command` (a pipeline is one round trip); the median of 5 operations.",
-            "- Rivals: *no cache* (`db.session.get`, a plain select); SQLAlchemy's "
-            "`examples/dogpile_caching` (`ORMCache` on `db.session`, its `FromCache` on the statement, "
-            "keys hashed by its md5 mangler as in its `environment.py`); the gist's approach (pickle the "
-            "instance, unpickle and `Session.merge(obj, load=False)`); Flask-Caching `memoize` "
-            "(`SimpleCache`, `RedisCache`), which returns detached copies outside the session. All use "
-            "the same backend as the library in each setup; none of them invalidates on commit.",
-            "- Floors: one raw `region.get` of the cached value (the library's region: namespace, "
-            "envelope, msgpack), `caching.attach.attach` of values already in memory, one Redis `GET` "
-            "of the object, one of the listing (the same stored keys).",
-        ]
+def _http(http: dict[str, Any]) -> Iterator[str]:
+    yield "## HTTP: the dashboard under gunicorn\n"
+    yield (
+        f"`gunicorn -w {http['workers']} dashboard:create_app()` on PostgreSQL, the cache on Redis or "
+        f"`CACHE_ENABLED=0`, {http['users']} users; wrk with 1 thread and {http['connections']} connections, "
+        f"{http['rounds']} round(s) of {http['seconds']} s per mode, the modes in turns (median "
+        "round). CPU per "
+        f"request: what the workers, PostgreSQL, Redis and wrk spent together on the {http['cores']} shared "
+        "cores, so requests/s ≈ cores ÷ CPU per request. The wrk command line is in `bench/http.py`."
     )
+    yield "\n| page | reads | cache | requests/s | p50 ms | p99 ms | CPU ms/request | Redis commands/request"
+    yield "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    for path, runs in http["pages"].items():
+        for mode, r in runs.items():
+            yield (
+                f"| `{path}` | {PAGES.get(path, '')} | {mode} | {r['requests_per_s']:,.0f} | "
+                f"{r['p50_ms']:.1f} "
+                f"| {r['p99_ms']:.1f} | {r['cpu_ms']:.2f} | {r['redis_per_request']:.1f} |"
+            )
+    yield "\n### Modelled latency on a network\n"
+    yield (
+        "Loopback hides the network. Each page's warm view, counted exactly in process, modelled as CPU + "
+        f"(SQL statements + cache calls) {X} one round trip to PostgreSQL and Redis."
+    )
+    yield (
+        "\n| page | cache | CPU ms | SQL | cache calls | "
+        + " | ".join(f"at {r:g} ms" for r in ROUND_TRIPS_MS)
+        + " |"
+    )
+    yield "| --- | --- | ---: | ---: | ---: |" + " ---: |" * len(ROUND_TRIPS_MS)
+    for path, runs in http["pages"].items():
+        for mode, r in runs.items():
+            modelled = " | ".join(f"{modelled_ms(r, rtt):.2f}" for rtt in ROUND_TRIPS_MS)
+            yield f"| `{path}` | {mode} | {r['cpu_ms']:.2f} | {r['sql']} | {r['calls']} | {modelled} |"
+
+
+def _missed(targets: list[Target], http: dict[str, Any] | None) -> Iterator[str]:
+    """The missed targets and, for the pages, where the CPU goes: the facts of this run, no guesses."""
+    yield "## Targets missed\n"
+    missed = [t for t in targets if t.met is False]
+    yield from (f"- **{t.text}**: {t.measured}." for t in missed) if missed else ["None in this run."]
+    if http:
+        yield "\nWhere the pages' CPU goes (requests/s ≈ cores ÷ CPU per request):\n"
+    for path, runs in (http or {}).get("pages", {}).items():
+        on, off = runs["on"]["cpu_ms"], runs["off"]["cpu_ms"]
+        yield (
+            f"- `{path}`: the cache saves {off - on:.2f} of {off:.2f} ms of CPU per request "
+            f"({1 - on / off:.0%}); "
+            f"the other {on:.2f} ms are the request's own work (Flask, templates, the cached read), so "
+            f"requests/s can rise by about {off / on:.2f}{X} on these CPU-bound cores."
+        )
+
+
+def write_report(out: Path, quick: bool = False, notes: list[str] | None = None) -> None:
+    """Read the run's JSON files in ``out`` and write report.md and the plots there."""
+    times, scale = medians(out / "library.json"), medians(out / "scale.json")
+    counts, http = _load(out / "counts.json") or {}, _load(out / "http.json")
+    values = _load(out / "scale_values.json") or {}
+    targets = [*library_targets(times, counts), *scale_targets(scale, values), *http_targets(http)]
+    table = [
+        "## Targets (issues 12 and 14)\n",
+        "| issue | target | measured | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    parts = [
+        *_header(out, quick, notes or []),
+        "",
+        *table,
+        *(t.row() for t in targets),
+        "",
+        *_missed(targets, http),
+        "",
+        *_results(times, counts),
+        "",
+        *_scale(scale, values),
+    ]
+    if http:
+        parts += ["", *_http(http)]
+    (out / "report.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
+    plot_library(out / "benchmarks.png", times, http)
+    plot_scale(out / "listing_scale.png", scale)

@@ -1,0 +1,138 @@
+"""Exact counts of what an operation costs besides time: SQL statements, backend calls, round trips.
+
+The one helper behind the count assertions in ``tests/test_bench_counts.py``
+and the counts the report prints, so both read the same numbers:
+
+- SQL statements: SQLAlchemy's ``before_cursor_execute`` on the engine;
+- backend calls: a ``caching.testing.CountingProxy`` wrapped around each
+  region for the count, then taken off again;
+- Redis round trips: every request redis-py writes to a socket
+  (``send_packed_command``; a pipeline is one), whoever the client is.
+
+A count is the least over a few repeats: the library's stats are pushed to
+Redis in one pipeline every few seconds, an amortized trip that lands in
+one operation now and then and is not a cost of each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dogpile.cache.proxy import ProxyBackend
+from dogpile.cache.region import CacheRegion
+from redis.connection import AbstractConnection
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from caching import cache_invalidated
+from caching.testing import CountingProxy
+
+
+@dataclass
+class Counts:
+    """What one operation cost: SQL statements, cache backend calls, Redis requests on the wire."""
+
+    sql: int = 0
+    calls: int = 0
+    round_trips: int = 0
+
+
+@contextlib.contextmanager
+def counting(engine: Engine, regions: Sequence[CacheRegion] = ()) -> Iterator[Counts]:
+    """Count everything inside the block; the counts are complete when it ends."""
+    counts = Counts()
+    proxies = [CountingProxy() for _ in regions]
+    for region, proxy in zip(regions, proxies):
+        region.wrap(proxy)
+    original = AbstractConnection.send_packed_command
+
+    def sent(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        counts.round_trips += 1
+        original(self, command, check_health)
+
+    def statement(*args: Any) -> None:
+        counts.sql += 1
+
+    AbstractConnection.send_packed_command = sent  # type: ignore[method-assign]
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        yield counts
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+        for region, proxy in zip(regions, proxies):
+            region.backend = proxy.proxied
+        counts.calls = sum(proxy.total() for proxy in proxies)
+
+
+def per_operation(
+    operation: Callable[[], Any],
+    engine: Engine,
+    regions: Sequence[CacheRegion] = (),
+    reset: Callable[[], Any] = lambda: None,
+    repeats: int = 3,
+) -> Counts:
+    """The counts of ``operation`` (``reset`` runs uncounted before each): the least of ``repeats``."""
+    seen = []
+    for _ in range(repeats):
+        reset()
+        with counting(engine, regions) as counts:
+            operation()
+        seen.append(counts)
+    return Counts(*(min(getattr(c, field) for c in seen) for field in ("sql", "calls", "round_trips")))
+
+
+def warm_view(client: Any, path: str, engine: Engine, regions: Sequence[CacheRegion]) -> Counts:
+    """The counts of a page view after two uncounted ones (an eager load is stored on the second)."""
+    for _ in range(2):
+        client.get(path)
+
+    def view() -> None:
+        response = client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} answered HTTP {response.status_code}, not 200")
+
+    return per_operation(view, engine, regions)
+
+
+def keys_flushed(operation: Callable[[], Any]) -> list[str]:
+    """The logical keys the commits of ``operation`` flushed, from the ``cache_invalidated`` signal."""
+    flushed: list[str] = []
+
+    def record(sender: Any, **change: Any) -> None:
+        flushed.extend(change["keys"])
+
+    with cache_invalidated.connected_to(record):
+        operation()
+    return flushed
+
+
+class Recorder(ProxyBackend):
+    """The stored keys each read asks the backend for, and the size of every value written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[str] = []
+        self.written: dict[str, int] = {}
+
+    def get_serialized_multi(self, keys: Any) -> Any:
+        self.read += keys
+        return self.proxied.get_serialized_multi(keys)
+
+    def set_serialized_multi(self, mapping: Any) -> Any:
+        self.written.update({key: len(value) for key, value in mapping.items()})
+        return self.proxied.set_serialized_multi(mapping)
+
+
+def recorded(region: CacheRegion, operation: Callable[[], Any]) -> Recorder:
+    """What ``operation`` read from and wrote to ``region``'s backend."""
+    recorder = Recorder()
+    region.wrap(recorder)
+    try:
+        operation()
+    finally:
+        region.backend = recorder.proxied
+    return recorder

@@ -1,0 +1,288 @@
+"""The dashboard under gunicorn and wrk: requests/s, CPU per request, and a modelled latency.
+
+    python -m bench.http -o http.json [--quick]     # needs the servers bench/run starts, and wrk
+
+Two ``gunicorn -w 4 dashboard:create_app()`` serve the same seeded
+PostgreSQL database, one with the cache on Redis and one with
+``CACHE_ENABLED=0``. Each page is checked (a 200, not a redirect to the
+login page), warmed on both, then loaded by ``wrk`` (one thread, 8
+connections; ``wrk.lua`` prints its totals as one JSON line) in rounds, the
+modes taking turns so that other work on the machine lands on both alike.
+The documented equivalent by hand::
+
+    wrk --latency -t1 -c8 -d5s -s bench/wrk.lua -H "Cookie: session=..." http://127.0.0.1:PORT/demo/
+
+CPU per request is what every process on the shared cores spent (psutil:
+the gunicorn master and workers, PostgreSQL's backends, Redis, and wrk,
+a child of this process) over the requests served. Each page's warm view
+is also counted exactly in process (``bench.counts.warm_view``), and its
+latency modelled where the database and Redis are on other hosts: CPU +
+SQL statements x database round trip + cache calls x Redis round trip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+import redis
+
+from dashboard import create_app
+from dashboard.auth import create_admin
+from dashboard.commands import seed_users
+from dashboard.extensions import caching, db
+
+from .counts import warm_view
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = Path(__file__).with_name("wrk.lua")
+WORKERS, CONNECTIONS, USERS = 4, 8, 100
+SECRET_KEY = "bench-http-secret"
+ADMIN = ("bench-admin", "bench-admin-password")
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+PAGES = {  # path: what it reads
+    "/demo/": "every user, `User.cache.filter()`",
+    "/demo/users/7/": "one user, `User.cache.get(7)`",
+    "/demo/addresses/": "every user (`FromCache`; `selectinload` without the cache) and `user.addresses`",
+    "/admin/user/": "a page of 20, `User.cache.filter(offset, limit)` and `User.cache.count()`",
+    "/admin/user/?search=a&sort=1": "a search sorted by email, and its count, `FromCache`",
+    "/admin/user/edit/?id=7": "a user's form, its addresses and choices",
+}
+ROUND_TRIPS_MS = (0.2, 0.5, 1.0)
+
+
+def _config(database_url: str, redis_url: str, cache: bool = True) -> dict[str, Any]:
+    return {"DATABASE_URL": database_url, "CACHE_REDIS_URL": redis_url, "SECRET_KEY": SECRET_KEY,
+            "CACHE_ENABLED": "1" if cache else "0", "DEMO_PUBLIC": "1"}  # fmt: skip
+
+
+def seed(database_url: str, redis_url: str) -> None:
+    """Fresh tables with USERS demo users (a fixed random seed: the same pages every run) and the admin."""
+    random.seed(0)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        seed_users(USERS)
+        create_admin(db, *ADMIN)
+        db.session.remove()
+        db.engine.dispose()
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log: Path, workers: int = WORKERS) -> Iterator[tuple[str, psutil.Process]]:
+    """A gunicorn on a free port, until every worker answers; (base URL, its master process)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+               "--error-logfile", str(log), "dashboard:create_app()"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        master = psutil.Process(process.pid)
+        for _ in range(150):
+            if len(master.children()) == workers and _status(f"{base}/admin/login") == 200:
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-2000:]}")
+        yield base, master
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _status(url: str, cookie: str = "") -> int:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any) -> None:
+            return None
+
+    request = urllib.request.Request(url, headers={"Cookie": cookie})
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def log_in(client: Any) -> None:
+    """Log the test client in through the form, CSRF token included."""
+    token = CSRF.search(client.get("/admin/login").get_data(as_text=True))
+    form = {"username": ADMIN[0], "password": ADMIN[1], "csrf_token": token.group(1) if token else ""}
+    if client.post("/admin/login", data=form).status_code != 302:
+        raise RuntimeError("logging in failed")
+
+
+def session_cookie(database_url: str, redis_url: str) -> str:
+    """A signed-in session's cookie, valid on both servers (same database, same secret)."""
+    client = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY}).test_client()
+    log_in(client)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return f"session={cookie.value}"
+
+
+def wrk_command(url: str, seconds: int, cookie: str, connections: int = CONNECTIONS) -> list[str]:
+    """The documented wrk run: its totals come back as one JSON line (``wrk.lua``)."""
+    return ["wrk", "--latency", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+            "-s", str(SCRIPT), "-H", f"Cookie: {cookie}", url]  # fmt: skip
+
+
+def wrk_summary(stdout: str) -> dict[str, Any]:
+    """Requests, duration_us, latencies in µs and errors by kind, from ``wrk.lua``'s line."""
+    return json.loads(stdout.split("WRK-SUMMARY ", 1)[1].splitlines()[0])
+
+
+def wrk(url: str, seconds: int, cookie: str, connections: int = CONNECTIONS) -> dict[str, Any]:
+    """One wrk run's totals."""
+    command = wrk_command(url, seconds, cookie, connections)
+    return wrk_summary(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
+def _servers(database_url: str, redis_url: str) -> list[psutil.Process]:
+    """PostgreSQL's postmaster and backends, and redis-server, found by the ports in their URLs."""
+    ports = {
+        str(p) for p in (urllib.parse.urlsplit(database_url).port, urllib.parse.urlsplit(redis_url).port)
+    }
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        line = " ".join(process.info["cmdline"] or [])
+        if ("postgres" in line and any(f"-p {p}" in line for p in ports)) or (
+            "redis-server" in line and any(line.endswith(f":{p}") for p in ports)
+        ):
+            found += [process, *process.children(recursive=True)]
+    return found
+
+
+def _cpu(processes: list[psutil.Process]) -> dict[int, float]:
+    seconds = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            seconds[process.pid] = times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return seconds
+
+
+def _commands(client: redis.Redis) -> int:
+    return sum(v["calls"] for k, v in client.info("commandstats").items() if k != "cmdstat_info")
+
+
+def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> dict[str, Any]:
+    """Every page in both modes: wrk's rounds, CPU and Redis commands per request, exact counts."""
+    seconds, rounds, warmup = (2, 1, 1) if quick else (5, 3, 3)
+    seed(database_url, redis_url)
+    cookie = session_cookie(database_url, redis_url)
+    counters = {mode: _counter(database_url, redis_url, mode == "on") for mode in ("on", "off")}
+    client = redis.Redis.from_url(redis_url)
+    pages: dict[str, Any] = {}
+    with (
+        gunicorn(_config(database_url, redis_url, True), workdir / "on.log") as on,
+        gunicorn(_config(database_url, redis_url, False), workdir / "off.log") as off,
+    ):
+        servers = {"on": on, "off": off}
+        for path in PAGES:
+            runs: dict[str, dict[str, Any]] = {
+                mode: {"rounds": [], "cpu_s": 0.0, "redis": 0} for mode in servers
+            }
+            for mode, (base, _) in servers.items():
+                if _status(base + path, cookie) != 200:
+                    raise RuntimeError(f"{path} ({mode}) does not answer 200")
+                wrk(base + path, warmup, cookie)  # unmeasured: fills the cache
+            for _ in range(rounds):
+                for mode, (base, master) in servers.items():
+                    processes = [master, *master.children(), *_servers(database_url, redis_url)]
+                    before, commands = _cpu(processes), _commands(client)
+                    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    runs[mode]["rounds"].append(wrk(base + path, seconds, cookie))
+                    after, wrk_usage = _cpu(processes), resource.getrusage(resource.RUSAGE_CHILDREN)
+                    runs[mode]["cpu_s"] += sum(after[p] - before.get(p, after[p]) for p in after) + (
+                        wrk_usage.ru_utime + wrk_usage.ru_stime - children.ru_utime - children.ru_stime
+                    )
+                    runs[mode]["redis"] += _commands(client) - commands
+            for mode, run in runs.items():
+                run.update(_summary(run), **counters[mode](path))
+                print(
+                    f"  {path:<30} {mode:<3} {run['requests_per_s']:7.0f} req/s  {run['cpu_ms']:.2f} ms CPU"
+                )
+            pages[path] = runs
+    return {"cores": psutil.cpu_count(), "workers": WORKERS, "connections": CONNECTIONS, "users": USERS,
+            "seconds": seconds, "rounds": rounds, "pages": pages}  # fmt: skip
+
+
+def _summary(run: dict[str, Any]) -> dict[str, Any]:
+    rounds = run["rounds"]
+    requests = sum(r["requests"] for r in rounds)
+    return {
+        "requests": requests,
+        "requests_per_s": statistics.median(r["requests"] / r["duration_us"] * 1e6 for r in rounds),
+        "p50_ms": statistics.median(r["p50_us"] for r in rounds) / 1e3,
+        "p99_ms": statistics.median(r["p99_us"] for r in rounds) / 1e3,
+        "errors": sum(r[k] for r in rounds for k in ("connect", "read", "write", "status", "timeout")),
+        "cpu_ms": run["cpu_s"] / requests * 1e3 if requests else 0.0,
+        "redis_per_request": run["redis"] / requests if requests else 0.0,
+    }
+
+
+def _counter(database_url: str, redis_url: str, cache: bool) -> Callable[[str], dict[str, int]]:
+    """SQL statements and cache backend calls of one warm view of a page, counted in process.
+
+    One app and one login per mode: the dashboard limits logins per minute.
+    """
+    region = {"backend": "dogpile.cache.redis", "expiration_time": 300, "arguments": {"url": redis_url}}
+    config = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY, "CACHE_ENABLED": cache,
+              "DEMO_PUBLIC": True, "CACHE_REGIONS": {"default": region}}  # fmt: skip
+    app = create_app(config)
+    client = app.test_client()
+    log_in(client)
+
+    def count(path: str) -> dict[str, int]:
+        with app.app_context():
+            counts = warm_view(client, path, db.engine, [caching.regions["default"]])
+        return {"sql": counts.sql, "calls": counts.calls}
+
+    return count
+
+
+def modelled_ms(run: dict[str, Any], round_trip_ms: float) -> float:
+    """A page's latency with PostgreSQL and Redis ``round_trip_ms`` away."""
+    return run["cpu_ms"] + (run["sql"] + run["calls"]) * round_trip_ms
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("--quick", action="store_true", help="short runs: a smoke test, not a measurement")
+    args = parser.parse_args(argv)
+    database_url, redis_url = os.environ["CACHE_TEST_DATABASE_URL"], os.environ["CACHE_TEST_REDIS_URL"]
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as logs:  # gunicorn's logs, to read on failure
+        result = measure(database_url, redis_url, args.quick, Path(logs))
+    args.output.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

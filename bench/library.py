@@ -1,0 +1,208 @@
+"""The library against its rivals and its floors, timed by pyperf.
+
+    python -m bench.library -o library.json [--fast | --rigorous]   # any pyperf option
+
+One benchmark per setup and case, named ``setup | group | implementation
+(variant)``. pyperf calibrates the loops, warms up, spreads the values over
+worker processes (each builds only the setup it times) and records the
+machine's metadata; ``python -m pyperf compare_to old.json new.json``
+compares two runs. Each loop first runs the case's reset, untimed: the
+identity map is emptied (``expunge_all``, keeping the session and its
+transaction, as within one request: the hardest baseline for a cache) and
+a miss forgets the cached answer; an update loads its row. The floors are
+what no cached read can avoid: putting the same objects in the identity
+map as SQLAlchemy's loader does and, on Redis, one ``MGET`` of the very keys
+the warm read fetched, plus that.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyperf
+import redis
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
+
+from dashboard.extensions import caching, db
+from dashboard.models import User
+
+from .counts import Counts, per_operation, recorded
+from .readers import ExampleReader, GistReader, LibraryReader, MemoizeReader, PlainReader, all_readers
+from .setups import Setup, available, empty_cache, grow_users, loop_seconds, make_app
+
+GET, LISTING, UPDATE = "get by pk", "listing of 50", "update + commit"
+USERS, GET_PK, LIST_VIEWS = 1000, 4, 3  # views = id % 20: the listing of views 3 holds 50 users
+UPDATE_PK, UPDATE_VIEWS = USERS + 1, (100, 101)  # a row outside the listings read, toggled
+READERS = (PlainReader, LibraryReader, ExampleReader, GistReader, MemoizeReader)
+VARIANTS = {GET: ("hit", "miss"), LISTING: ("warm", "cold")}
+ATTACH, MGET = "floor: attach", "floor: Redis MGET + attach"
+SEPARATOR = " | "
+
+Op = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One operation of one implementation in one group; ``variant`` tells a hit from a miss."""
+
+    setup: str
+    group: str
+    impl: str
+    variant: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.impl} ({self.variant})" if self.variant else self.impl
+
+    @property
+    def name(self) -> str:
+        return SEPARATOR.join((self.setup, self.group, self.label))
+
+
+def plan(setup: Setup) -> Iterator[Case]:
+    """Every case of a setup, in the report's order; known without building the setup."""
+    for group in (GET, LISTING):
+        for reader in READERS:
+            for variant in VARIANTS[group] if reader.caches else ("",):
+                yield Case(setup.label, group, reader.name, variant)
+        yield Case(setup.label, group, ATTACH)
+        if setup.redis_url:
+            yield Case(setup.label, group, MGET)
+    yield Case(setup.label, UPDATE, LibraryReader.name)
+    yield Case(setup.label, UPDATE, PlainReader.name)
+
+
+class World:
+    """One setup, seeded, with its readers and the callables of every case; in its app's context."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.app = make_app(setup)
+        with self.app.app_context():
+            empty_cache(setup)
+            grow_users(USERS + 1)
+            self.readers = {r.name: r for r in all_readers(self.app, setup)}
+            self.rows = {
+                GET: self._rows(User.id == GET_PK),
+                LISTING: self._rows(User.views == LIST_VIEWS),
+            }
+            self.keys = {GET: self._keys(lambda: User.cache.get(GET_PK)), LISTING: self._keys(self._listing)}
+        self.plain_session = Session(create_engine(setup.database_url))  # an engine the library never saw
+
+    @staticmethod
+    def _rows(*criteria: Any) -> list[dict[str, Any]]:
+        return [dict(r) for r in db.session.execute(select(User.__table__).where(*criteria)).mappings()]
+
+    @staticmethod
+    def _listing() -> Any:
+        return User.cache.filter(views=LIST_VIEWS)
+
+    @staticmethod
+    def _keys(read: Op) -> list[str]:
+        """The stored keys a warm ``read`` fetches."""
+        read()
+        db.session.expunge_all()
+        return recorded(caching.regions["default"], read).read
+
+    def callables(self, case: Case) -> tuple[Op, Op]:
+        """(the timed operation, its untimed reset)."""
+        expunge = db.session.expunge_all
+        if case.group == UPDATE:
+            session = db.session if case.impl == LibraryReader.name else self.plain_session
+            return _update(session)
+        rows = self.rows[case.group]
+        if case.impl == ATTACH:
+            return functools.partial(_attach, rows), expunge
+        if case.impl == MGET:
+            client, keys = redis.Redis.from_url(self.setup.redis_url or ""), self.keys[case.group]
+            return lambda: (client.mget(keys), _attach(rows)), expunge
+        reader = self.readers[case.impl]
+        read, forget = {
+            GET: (functools.partial(reader.get, GET_PK), functools.partial(reader.forget, GET_PK)),
+            LISTING: (
+                functools.partial(reader.listing, LIST_VIEWS),
+                functools.partial(reader.forget_listing, LIST_VIEWS),
+            ),
+        }[case.group]
+        if case.variant in ("miss", "cold"):
+            return read, lambda: (expunge(), forget())
+        return read, expunge
+
+    def counts(self, case: Case) -> Counts:
+        """The case's exact counts, with the library's region counted."""
+        op, reset = self.callables(case)
+        plain_update = case.group == UPDATE and case.impl == PlainReader.name
+        with self.app.app_context():
+            engine = self.plain_session.get_bind() if plain_update else db.engine
+            return per_operation(op, engine, [caching.regions["default"]], reset)
+
+
+def _attach(rows: list[dict[str, Any]]) -> list[Any]:
+    """The floor of a cached read: the same objects put in the identity map as the ORM's loader does.
+
+    Built from SQLAlchemy's own primitives (pinned below 2.2, as the library
+    is), with none of the library's bookkeeping: no events, no expiry.
+    """
+    session, mapper = db.session(), inspect(User)
+    objects = []
+    for row in rows:
+        obj = mapper.class_manager.new_instance()
+        state = instance_state(obj)
+        state.dict.update(row)
+        state.key = mapper.identity_key_from_primary_key([row["id"]])
+        state.session_id = session.hash_key
+        session.identity_map._add_unpresent(state, state.key)
+        objects.append(obj)
+    return objects
+
+
+def _update(session: Any) -> tuple[Op, Op]:
+    """Change ``views`` and commit (timed), after loading the row (untimed).
+
+    ``views`` flips between two values from the value just loaded, so every
+    commit really changes a column with listings.
+    """
+    loaded: list[Any] = []
+
+    def load() -> None:
+        loaded[:] = [session.get(User, UPDATE_PK)]
+
+    def commit() -> None:
+        user = loaded[0]
+        user.views = UPDATE_VIEWS[1] if user.views == UPDATE_VIEWS[0] else UPDATE_VIEWS[0]
+        session.commit()
+
+    return commit, load
+
+
+@functools.cache
+def world(setup: Setup) -> World:
+    """The setup, built once per process: a pyperf worker builds only the one it times."""
+    return World(setup)
+
+
+def _timed(loops: int, setup: Setup, case: Case) -> float:
+    """Seconds spent in the operation over ``loops`` loops, the resets left out."""
+    built = world(setup)
+    with built.app.app_context():
+        seconds = loop_seconds(loops, *built.callables(case))
+        db.session.rollback()
+    return seconds
+
+
+def main() -> None:
+    runner = pyperf.Runner(processes=3, values=3, program_args=("-m", "bench.library"))
+    runner.argparser.set_defaults(copy_env=True)  # the workers need the servers' URLs
+    runner.metadata["description"] = "caching vs rivals and floors; see bench/library.py"
+    for setup in available()[0]:
+        for case in plan(setup):
+            runner.bench_time_func(case.name, _timed, setup, case)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Listings that scale: a page and its count cost the same whatever the table's size.
+
+    python -m bench.scale -o scale.json [--sizes 1000,10000,100000,1000000] [pyperf options]
+
+For each database and cache backend and each table size: the plain query a
+page needs (``ORDER BY id LIMIT 20 OFFSET n/2`` and ``COUNT``), the same
+through the cache warm (``filter(offset=n/2, limit=20)`` + ``count()``) and
+cold (the listing's guard flushed first, as a commit does). The table grows
+in the pyperf manager process before each size's benchmarks; the workers
+only read it. The size of every value the cold page stores is recorded
+beside the timings (``--sizes-out``), exact.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyperf
+from sqlalchemy import func, select
+
+from dashboard.extensions import caching, db
+from dashboard.models import User
+
+from .counts import recorded
+from .library import SEPARATOR
+from .setups import Setup, available, empty_cache, grow_users, loop_seconds, make_app
+
+SIZES = (1_000, 10_000, 100_000, 1_000_000)
+PAGE = 20
+OPERATIONS = ("plain page + count", "warm page + count", "cold page + count")
+
+
+def operations(size: int) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
+    """Each operation and its untimed reset, on the current app's table of ``size`` rows."""
+    middle, session = size // 2, db.session
+
+    def plain() -> None:
+        session.scalars(select(User).order_by(User.id).offset(middle).limit(PAGE)).all()
+        session.scalar(select(func.count()).select_from(User))
+
+    def cached() -> None:
+        User.cache.filter(offset=middle, limit=PAGE)
+        User.cache.count()
+
+    def forget() -> None:
+        session.expunge_all()
+        User.cache.flush("gen:user.id[all]")
+
+    return dict(
+        zip(OPERATIONS, ((plain, session.expunge_all), (cached, session.expunge_all), (cached, forget)))
+    )
+
+
+@functools.cache
+def _app(setup: Setup) -> Any:
+    return make_app(setup)
+
+
+def _timed(loops: int, setup: Setup, size: int, name: str) -> float:
+    with _app(setup).app_context():
+        return loop_seconds(loops, *operations(size)[name])
+
+
+def largest_value(setup: Setup, size: int) -> int:
+    """Bytes of the largest value a cold page and its count store."""
+    with _app(setup).app_context():
+        op, reset = operations(size)["cold page + count"]
+        reset()
+        return max(recorded(caching.regions["default"], op).written.values(), default=0)
+
+
+def main() -> None:
+    runner = pyperf.Runner(
+        processes=3,
+        values=3,
+        program_args=("-m", "bench.scale"),
+        add_cmdline_args=lambda command, args: command.extend(("--sizes", args.sizes)),
+    )
+    runner.argparser.set_defaults(copy_env=True)
+    runner.argparser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    runner.argparser.add_argument("--sizes-out", type=Path, help="where the value sizes go (JSON)")
+    args = runner.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    value_bytes: dict[str, int] = {}
+    setups = available()[0]
+    for database in dict.fromkeys(s.database for s in setups):
+        for size in sizes:
+            on_database = [s for s in setups if s.database == database]
+            if not args.worker:
+                with _app(on_database[0]).app_context():
+                    grow_users(size)
+                print(f"{database}: {size:,} rows", file=sys.stderr, flush=True)
+            for setup in on_database:
+                if not args.worker:
+                    empty_cache(setup)
+                for name in OPERATIONS:
+                    runner.bench_time_func(
+                        SEPARATOR.join((setup.label, f"{size}", name)), _timed, setup, size, name
+                    )
+                if not args.worker:
+                    value_bytes[f"{setup.label}{SEPARATOR}{size}"] = largest_value(setup, size)
+    if args.sizes_out and not args.worker:
+        args.sizes_out.write_text(json.dumps(value_bytes, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The setups a run covers (each database with each cache backend) and their data.
+
+The servers come from the variables ``.ci/services.sh`` exports
+(``CACHE_TEST_DATABASE_URL`` for PostgreSQL, ``CACHE_TEST_REDIS_URL``), so
+``bench/run`` and the CI start them the same way. A setup whose server is
+not configured is skipped, not failed: a laptop without PostgreSQL still
+gets the SQLite half of the report.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask import Flask
+from sqlalchemy import delete, func, insert, select
+
+from dashboard.extensions import caching, db
+from dashboard.models import User
+
+EXPIRATION = 3600
+SQLITE_FILE = Path(tempfile.gettempdir()) / "caching-bench.db"  # shared by pyperf's worker processes
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One database with one cache backend."""
+
+    database: str
+    backend: str
+    database_url: str
+    redis_url: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.database} + {self.backend}"
+
+    def region(self) -> dict[str, Any]:
+        """The dogpile region every cache of this setup uses, rivals included."""
+        if self.redis_url is None:
+            return {"backend": "dogpile.cache.memory", "expiration_time": EXPIRATION}
+        arguments = {"url": self.redis_url}
+        return {"backend": "dogpile.cache.redis", "expiration_time": EXPIRATION, "arguments": arguments}
+
+
+def available() -> tuple[list[Setup], list[str]]:
+    """The setups this machine can run, and a note for each server missing."""
+    databases = [("SQLite", f"sqlite:///{SQLITE_FILE}")]
+    notes = []
+    if postgres := os.environ.get("CACHE_TEST_DATABASE_URL"):
+        databases.append(("PostgreSQL", postgres))
+    else:
+        notes.append("PostgreSQL: CACHE_TEST_DATABASE_URL is not set")
+    redis_url = os.environ.get("CACHE_TEST_REDIS_URL")
+    if not redis_url:
+        notes.append("Redis: CACHE_TEST_REDIS_URL is not set")
+    setups = []
+    for database, url in databases:
+        setups.append(Setup(database, "memory", url, None))
+        if redis_url:
+            setups.append(Setup(database, "Redis", url, redis_url))
+    return setups, notes
+
+
+def make_app(setup: Setup) -> Flask:
+    """A bare app with the demo models and the library on one region, as an app sets it up."""
+    app = Flask(f"bench-{setup.database}-{setup.backend}".lower())
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=setup.database_url,
+        SECRET_KEY="bench-secret",
+        CACHE_REGIONS={"default": setup.region()},
+    )
+    db.init_app(app)
+    caching.init_app(app, db)
+    return app
+
+
+def empty_cache(setup: Setup) -> None:
+    """No entry of an earlier setup or run is read as a hit."""
+    if setup.redis_url:
+        redis.Redis.from_url(setup.redis_url).flushdb()
+
+
+def grow_users(rows: int, batch: int = 20_000) -> None:
+    """Make the user table hold ``rows`` users (``views = id % 20``), adding only what is missing.
+
+    Needs an app context. A table holding more is emptied first, so the
+    ids are always 1..rows.
+    """
+    db.create_all()
+    have = db.session.scalar(select(func.count()).select_from(User)) or 0
+    if have > rows or (have and db.session.get(User, have) is None):
+        db.session.execute(delete(User))
+        have = 0
+    for start in range(have + 1, rows + 1, batch):
+        ids = range(start, min(start + batch, rows + 1))
+        users = [
+            {"id": i, "username": f"user{i}", "email": f"user{i}@example.org", "views": i % 20} for i in ids
+        ]
+        db.session.execute(insert(User), users)
+    db.session.commit()
+    db.session.remove()
+
+
+def loop_seconds(loops: int, operation: Callable[[], Any], reset: Callable[[], Any]) -> float:
+    """What pyperf's ``bench_time_func`` wants: seconds in ``operation`` over ``loops``, resets left out."""
+    total = 0.0
+    for _ in range(loops):
+        reset()
+        start = time.perf_counter()
+        operation()
+        total += time.perf_counter() - start
+    return total

@@ -1,0 +1,162 @@
+"""The benchmarks' exact counts, asserted: what a read, a save and a page view cost on the wire.
+
+The bench's report prints the same counts through the same helper
+(``bench.counts``); here they are the issues' targets at the bench's scale:
+a warm get and a warm listing of 50 are one Redis request and no SQL, a
+cold listing one statement, a save one Redis request for all its keys and
+one SELECT of its rows before and after its writes, and the HTTP bench's
+pages a fixed number of backend calls when warm.
+(tests/test_reads_cost.py checks which keys a warm read asks for,
+tests/test_invalidation.py which keys a commit deletes, tests/test_warm_pages.py
+that warm pages run no SQL and the users-with-addresses page's three reads.)
+"""
+
+from typing import Any
+
+import pytest
+
+from bench.counts import per_operation, warm_view
+from bench.http import log_in, seed
+from dashboard import create_app
+from dashboard.extensions import caching, db
+from dashboard.models import User
+from tests.conftest import make_app
+
+LISTING_SIZE = 50
+
+
+@pytest.fixture
+def redis_app(redis_url: str, database_url: str) -> Any:
+    """The demo models on Redis: 100 users, ``views = id % 2``, so each listing by views holds 50."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    app = make_app(
+        database_url, {"default": {"backend": "dogpile.cache.redis", "arguments": {"url": redis_url}}}
+    )
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.session.add_all(User(username=f"u{i}", email=f"u{i}@example.org", views=i % 2) for i in range(100))
+        db.session.commit()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def _counts(operation: Any, reset: Any = None) -> Any:
+    reset = reset or db.session.expunge_all
+    return per_operation(operation, db.engine, [caching.regions["default"]], reset)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [lambda: User.cache.get(4), lambda: User.cache.filter(views=1)],
+    ids=["get", "listing of 50"],
+)
+def test_a_warm_read_is_one_redis_request_and_no_sql(redis_app, read):
+    assert len(User.cache.filter(views=1)) == LISTING_SIZE
+    read()
+
+    counts = _counts(read)
+
+    assert (counts.sql, counts.calls, counts.round_trips) == (0, 1, 1)
+
+
+def test_a_cold_listing_of_50_is_one_statement(redis_app):
+    def forget() -> None:
+        db.session.expunge_all()
+        User.cache.flush("gen:user.views=1[all]")
+
+    counts = _counts(lambda: User.cache.filter(views=1), forget)
+
+    assert counts.sql == 1
+
+
+def test_a_save_and_commit_is_one_redis_request(redis_app):
+    for user in User.cache.filter(views=1)[:3]:
+        User.cache.get(user.id)
+    loaded: list[Any] = []
+
+    def save() -> None:
+        user = loaded[0]
+        user.views = 1 - user.views
+        db.session.commit()
+
+    counts = _counts(save, lambda: loaded.__setitem__(slice(None), [db.session.get(User, 4)]))
+
+    assert counts.round_trips == 1
+
+
+@pytest.fixture
+def bench_site(backend: dict[str, Any], database_url: str, redis_url: str) -> Any:
+    """The HTTP bench's app and data (``bench.http.seed``: 100 users, an admin), logged in."""
+    seed(database_url, redis_url)
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "tests-secret",
+            "CACHE_REGIONS": {"default": backend},
+        }
+    )
+    client = app.test_client()
+    log_in(client)
+    with app.app_context():
+        yield client
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+WARM_PAGE_CALLS = {
+    "/demo/": 1,  # the listing of every user
+    "/demo/users/7/": 1,  # the user's key
+    "/admin/user/": 2,  # the page of 20, its count
+    "/admin/user/?search=a&sort=1": 2,  # the search's FromCache result, its count
+    "/admin/user/edit/?id=7": 1,
+}
+
+
+@pytest.mark.parametrize("path", WARM_PAGE_CALLS)
+def test_the_http_bench_pages_warm_make_a_fixed_number_of_backend_calls(bench_site, path):
+    counts = warm_view(bench_site, path, db.engine, [caching.regions["default"]])
+
+    assert counts.calls == WARM_PAGE_CALLS[path]
+
+
+def _add_views(ids: list[int]) -> None:
+    for user in [db.session.get(User, pk) for pk in ids]:
+        user.views += 10
+
+
+SAVES = {  # (what a form loads first, the write, its statements: the rows' values before and after)
+    "update 1": (lambda: None, lambda: _add_views([1]), ["SELECT", "UPDATE", "SELECT"]),
+    "update 10 in one commit": (
+        lambda: None,
+        lambda: _add_views(list(range(1, 11))),
+        ["SELECT", "UPDATE", "SELECT"],
+    ),
+    "insert": (
+        lambda: None,
+        lambda: db.session.add(User(username="n", email="n@example.org")),
+        ["INSERT", "SELECT"],
+    ),
+    "delete": (
+        lambda: db.session.get(User, 1).addresses,
+        lambda: db.session.delete(db.session.get(User, 1)),
+        ["SELECT", "DELETE"],
+    ),
+}
+
+
+@pytest.mark.parametrize("save", SAVES)
+def test_a_save_costs_one_select_of_the_rows_before_and_after_its_writes(users, sql, save):
+    load, write, statements = SAVES[save]
+    held = [db.session.get(User, pk) for pk in range(1, 11)], load()  # loaded before, as a form does
+    sql.statements.clear()
+
+    write()
+    db.session.commit()
+
+    assert held and [s.split()[0] for s in sql.statements] == statements
