@@ -18,16 +18,17 @@ import pytest
 from bench.counts import per_operation, warm_view
 from bench.http import log_in, seed
 from dashboard import create_app
-from dashboard.extensions import caching, db
-from dashboard.models import User
+from dashboard.extensions import caching as demo_caching
+from dashboard.extensions import db as demo_db
 from tests.conftest import make_app
+from tests.models import User, caching, db
 
 LISTING_SIZE = 50
 
 
 @pytest.fixture
 def redis_app(redis_url: str, database_url: str) -> Any:
-    """The demo models on Redis: 100 users, ``views = id % 2``, so each listing by views holds 50."""
+    """The tests' models on Redis: 100 users, ``views = id % 2``, so each listing by views holds 50."""
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
@@ -104,9 +105,9 @@ def bench_site(backend: dict[str, Any], database_url: str, redis_url: str) -> An
     log_in(client)
     with app.app_context():
         yield client
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+        demo_db.session.remove()
+        demo_db.drop_all()
+        demo_db.engine.dispose()
 
 
 WARM_PAGE_CALLS = {
@@ -120,7 +121,7 @@ WARM_PAGE_CALLS = {
 
 @pytest.mark.parametrize("path", WARM_PAGE_CALLS)
 def test_the_http_bench_pages_warm_make_a_fixed_number_of_backend_calls(bench_site, path):
-    counts = warm_view(bench_site, path, db.engine, [caching.regions["default"]])
+    counts = warm_view(bench_site, path, demo_db.engine, [demo_caching.regions["default"]])
 
     assert counts.calls == WARM_PAGE_CALLS[path]
 
