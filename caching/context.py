@@ -9,16 +9,19 @@ of them, so every module of the library may import it (no import circle).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from dogpile.cache.backends.memory import MemoryBackend
 from flask import Flask, current_app, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import inspect
+from sqlalchemy.orm import Mapper
 
 from . import flush
-from .mapping import cacheable_models, info_for
+from .mapping import cacheable_models, info_for, registered
 from .regions import Region, build_region
 from .serialize import Codec, EntityRef
 
@@ -52,8 +55,7 @@ class CachingState:
         # CACHE_ENABLED = False: reads go to the database (to measure, or to rule the cache out)
         self.enabled = bool(app.config.get("CACHE_ENABLED", True))
         self.codec = Codec(app.config.get("SECRET_KEY"), _entity_ref)
-        self._by_table: dict[str, type] = {}
-        self._models_seen = 0
+        self._model_index = ModelIndex.build(db)
         config = app.config.get("CACHE_REGIONS") or DEFAULT_REGIONS
         self.regions: dict[str, Region] = {
             label: build_region(label, region_config, self.codec, self.model_for_table)
@@ -83,25 +85,23 @@ class CachingState:
         (a host app's ``user`` and another's): each app's writes and keys are
         its own model's, the one on this app's metadata.
         """
-        models = cacheable_models()
-        if len(models) != self._models_seen:  # classes defined since the last lookup
-            self._models_seen = len(models)
-            mine = {id(m) for m in self.db.metadatas.values()}
-            by_table: dict[str, type] = {}
-            for cls in sorted(models, key=lambda c: id(getattr(c, "metadata", None)) not in mine):
-                name = getattr(getattr(cls, "__table__", None), "fullname", None)
-                if name is not None:
-                    by_table.setdefault(name, cls)
-            self._by_table = by_table
-        return self._by_table.get(table)
+        return self._index().by_table.get(table)
 
     def model_by_path(self, class_path: str) -> type | None:
-        """The mapped class named ``module.QualName`` in this app's models."""
-        if class_path not in self._models_by_path:
-            for mapper in self.db.Model.registry.mappers:
-                cls = mapper.class_
-                self._models_by_path[f"{cls.__module__}.{cls.__qualname__}"] = cls
-        return self._models_by_path.get(class_path)
+        """The mapped class named ``module.QualName`` (a stored instance's class), found among
+        the modules already imported: stored data names a class, it never imports one."""
+        model = self._models_by_path.get(class_path)
+        if model is None:
+            model = mapped_class(class_path)
+            if model is not None:
+                self._models_by_path[class_path] = model
+        return model
+
+    def _index(self) -> ModelIndex:
+        """This app's cacheable models, rebuilt when a class opts in (one integer compared per call)."""
+        if self._model_index.cacheable != registered():
+            self._model_index = ModelIndex.build(self.db)
+        return self._model_index
 
     def flush(
         self,
@@ -135,6 +135,46 @@ class CachingState:
                 "use Redis (dogpile.cache.redis) for them",
                 ", ".join(local),
             )
+
+
+@dataclass(frozen=True)
+class ModelIndex:
+    """An app's cacheable models by table."""
+
+    cacheable: int  # :func:`registered` when built
+    by_table: dict[str, type]
+
+    @classmethod
+    def build(cls, db: SQLAlchemy) -> ModelIndex:
+        """Tables resolve to models on ``db``'s metadata first, then to models of a declarative
+        base of the app's own; never to a model of another Flask-SQLAlchemy ``db`` (another
+        app's, whose table may not even exist in this database)."""
+        cacheable = registered()
+        mine = {id(m) for m in db.metadatas.values()}
+        by_table: dict[str, type] = {}
+        for model in sorted(cacheable_models(), key=lambda c: id(getattr(c, "metadata", None)) not in mine):
+            name = getattr(getattr(model, "__table__", None), "fullname", None)
+            if name is not None and getattr(model, "__fsa__", db) is db:
+                by_table.setdefault(name, model)
+        return cls(cacheable, by_table)
+
+
+def mapped_class(class_path: str) -> type | None:
+    """The mapped class at ``module.QualName`` in an imported module, or None.
+
+    Only module and class ``__dict__`` entries are read (no import, no
+    ``__getattr__``), so a path written into the backend by anyone runs no code.
+    """
+    parts = class_path.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        found: Any = sys.modules.get(".".join(parts[:split]))
+        if found is None:
+            continue
+        for name in parts[split:]:
+            found = vars(found).get(name) if hasattr(found, "__dict__") else None
+        mapper = inspect(found, raiseerr=False) if isinstance(found, type) else None
+        return found if isinstance(mapper, Mapper) else None
+    return None
 
 
 def _entity_ref(value: Any) -> EntityRef | None:

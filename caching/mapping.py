@@ -168,12 +168,12 @@ def info_for(cls: type) -> ModelInfo:
     return info
 
 
-_cacheable: list[type] = []
+_cacheable: dict[type, None] = {}  # an ordered set
 
 
 def register(cls: type) -> None:
     """Record a class that opted in with ``CacheableMixin``."""
-    _cacheable.append(cls)
+    _cacheable[cls] = None
 
 
 def cacheable(cls: type) -> bool:
@@ -184,3 +184,8 @@ def cacheable(cls: type) -> bool:
 def cacheable_models() -> tuple[type, ...]:
     """Every class that opted in, in every app of the process, oldest first."""
     return tuple(_cacheable)
+
+
+def registered() -> int:
+    """How many classes opted in so far: an index built from them is current while this holds."""
+    return len(_cacheable)

@@ -18,6 +18,7 @@ from dogpile.cache.backends.redis import RedisBackend
 
 from . import scan
 from .namespace import Namespace
+from .redis_claims import claims_for
 from .redis_proxy import RedisProxy, get_many
 from .serialize import Codec, PlainRegion, parse_stored
 from .stats import RegionStats, StatsProxy
@@ -109,6 +110,7 @@ class Stored:
     value: Any  # ``[tokens, data]`` for an entry, a token for a guard; None if not ours
     ttl: float | None  # seconds until Redis drops it (None elsewhere, or no expiry)
 
+
 def build_region(
     label: str, config: dict[str, Any], codec: Codec, model_for_table: Callable[[str], type | None]
 ) -> Region:
@@ -137,8 +139,10 @@ def build_region(
     )
     region.configure(backend, expiration_time=expiration_time, arguments=arguments)
     client = getattr(region.backend, "writer_client", None)
+    claims = claims_for(region.backend, proxied=bool(wrap))
     stats = RegionStats(label, namespace.meta_prefix, client, namespace.prefix)
-    proxies = [*wrap, StatsProxy(stats)]
+    counting = StatsProxy(stats)
+    proxies = [*wrap, counting]
     if isinstance(region.backend, RedisBackend):
         proxies.append(RedisProxy())  # innermost: UNLINK, and per-slot commands on a cluster
     for proxy in reversed(proxies):
@@ -149,5 +153,7 @@ def build_region(
         namespace.stored_pattern("*"),
         on_bad_entry=lambda: stats.add(errors=1),
         on_load=lambda key, seconds: stats.loaded(namespace.mangle(key), seconds),
+        claims=claims,
+        on_save=counting.count_sets,
     )
     return Region(label, region, store, stats, namespace, client)

@@ -19,7 +19,7 @@ import hmac
 import pickle
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import msgpack
@@ -178,7 +178,10 @@ class PlainRegion(CacheRegion):
         read as ``NO_VALUE``, as in ``get_multi``.
         """
         mangle = self.key_mangler
-        raw = self.backend.get_serialized_multi([mangle(k) for k in keys] if mangle else keys)
+        return self.payloads(self.backend.get_serialized_multi([mangle(k) for k in keys] if mangle else keys))
+
+    def payloads(self, raw: Sequence[Any]) -> list[Any]:
+        """The payload of each stored value (None or ``NO_VALUE`` when missing), as :meth:`get_payloads`."""
         expiration_time = self.expiration_time
         oldest = float("-inf") if expiration_time is None else time.time() - expiration_time
         invalidated = self.region_invalidator.is_invalidated
@@ -188,6 +191,12 @@ class PlainRegion(CacheRegion):
             fresh = stored is not None and stored[0] >= oldest and not invalidated(stored[0])
             payloads.append(stored[2] if fresh else NO_VALUE)
         return payloads
+
+    def stored(self, mapping: Mapping[str, Any]) -> dict[str, bytes]:
+        """What ``set_multi(mapping)`` would store: each stored key and its bytes."""
+        metadata = self._gen_metadata()
+        mangle = self.key_mangler or (lambda key: key)
+        return {mangle(k): self._serialized_payload(v, metadata) for k, v in mapping.items()}
 
 
 def parse_stored(loads: Callable[[bytes], Any], raw: bytes) -> tuple[float, int, Any] | None:

@@ -413,7 +413,8 @@ class StatsProxy(ProxyBackend):
         self._count_reads(keys, [values] if args else values, elapsed)
         return values
 
-    def _set(self, keys: Iterable[str]) -> None:
+    def count_sets(self, keys: Iterable[str]) -> None:
+        """Count values stored under ``keys`` (stored keys; guards are not counted)."""
         shapes = self._shapes(keys)
         self.stats.add(sets=len(shapes))
         self.stats.count_shapes("sets", shapes)
@@ -444,19 +445,19 @@ class StatsProxy(ProxyBackend):
 
     def set_serialized_multi(self, mapping: Mapping[str, bytes]) -> None:
         self._call("set_serialized_multi", mapping)
-        self._set(mapping)
+        self.count_sets(mapping)
 
     def set_multi(self, mapping: Mapping[str, Any]) -> None:
         self._call("set_multi", mapping)
-        self._set(mapping)
+        self.count_sets(mapping)
 
     def set_serialized(self, key: str, value: bytes) -> None:
         self._call("set_serialized", key, value)
-        self._set([key])
+        self.count_sets([key])
 
     def set(self, key: str, value: Any) -> None:
         self._call("set", key, value)
-        self._set([key])
+        self.count_sets([key])
 
     def delete_multi(self, keys: Sequence[str]) -> None:
         self._call("delete_multi", keys)

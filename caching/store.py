@@ -36,6 +36,7 @@ from dogpile.cache.api import NO_VALUE
 from dogpile.util import NameRegistry
 
 from . import scan
+from .redis_claims import RedisClaims
 from .serialize import PlainRegion
 from .stats import uncounted
 
@@ -79,11 +80,15 @@ class Store:
         everything: str,
         on_bad_entry: Callable[[], None] = lambda: None,
         on_load: Callable[[str, float], None] = lambda key, seconds: None,
+        claims: RedisClaims | None = None,
+        on_save: Callable[[Iterable[str]], None] = lambda keys: None,
     ) -> None:
         self.label = label
         self.region = region
         self._on_bad_entry = on_bad_entry  # a hit ``use`` refused: not of the shape this cache writes
         self._on_load = on_load  # how long a miss's database load took: what a hit saves
+        self._claims = claims  # a miss in two requests on a single Redis server
+        self._on_save = on_save  # stored keys written around the proxies (by the claims)
         self._everything = everything  # a stored-key pattern matching the whole namespace
         self._local_locks = NameRegistry(lambda key: threading.Lock())
         self._lock = threading.Lock()
@@ -106,10 +111,16 @@ class Store:
         loader (the herd lock) and then read what it stored.
         """
         request = [(key, guards)]
-        found = self._hits(self.fetch(request), use)
-        if key in found:
-            return found[key]
-        with self.lock(key):
+        (lookup,) = self.fetch(request)
+        if lookup.hit:
+            if (value := use(lookup.data)) is not MISS:
+                return value
+            self._on_bad_entry()  # read as a miss: the load overwrites it
+        if self._claims is not None and lookup.tokens is not None:
+            claimed = self._read_claimed(key, guards, lookup.arming, load, use)
+            if claimed.made:
+                return claimed.value
+        with self.lock(key):  # contended, or no claims on this backend
             # read again: a loader may have stored it between our miss and our lock,
             # whether or not we had to wait for that lock (not a read of the app's)
             with uncounted():
@@ -130,6 +141,39 @@ class Store:
         counted with ``on_bad_entry``, read as a miss and overwritten by the load.
         """
         return self._complete(self.fetch(requests), load, use)
+
+    def _read_claimed(
+        self,
+        key: str,
+        guards: Sequence[str],
+        arming: Mapping[str, int],
+        load: Callable[[], tuple[Any, Any]],
+        use: Callable[[Any], Any],
+    ) -> Reply:
+        """:meth:`read_through`'s miss in two requests (:mod:`caching.redis_claims`): take
+        the herd lock, arm and look again in one; save and unlock in the other.
+        Not made when another loader holds the lock or the backend failed."""
+        assert self._claims is not None
+        mangle = self.region.key_mangler or (lambda name: name)
+        stored, guards = mangle(key), list(dict.fromkeys(guards))
+        armed = self.region.stored(arming)
+        reply = self._call("lock", self._claims.claim, stored, [mangle(g) for g in guards], armed)
+        if not reply.made or reply.value is None:
+            return NOT_MADE
+        token, raw = reply.value
+        (lookup,) = self._lookups([(key, guards)], self.region.payloads(raw))
+        entries: dict[str, bytes] = {}
+        try:
+            if lookup.hit and (value := use(lookup.data)) is not MISS:
+                return Reply(True, value)
+            with self.loading([key]):
+                data, value = load()
+            if not lookup.arming:  # every guard read back as armed: the tokens hold
+                entries = self.region.stored({key: [lookup.tokens, data]})
+            return Reply(True, value)
+        finally:  # a failed load too: waiters must not sit out the lock's timeout
+            if self._call("write", self._claims.release, stored, token, entries).made:
+                self._on_save(entries)
 
     def _complete(
         self,
@@ -198,7 +242,12 @@ class Store:
         reply = self._call("read", self.region.get_payloads, [key for key, _ in requests] + guards)
         if not reply.made:
             return [Lookup(key, hit=False) for key, _ in requests]
-        values = reply.value
+        return self._lookups(requests, reply.value)
+
+    @staticmethod
+    def _lookups(requests: Sequence[tuple[str, Sequence[str]]], values: Sequence[Any]) -> list[Lookup]:
+        """Each request's :class:`Lookup`, from the payloads of its keys then of every guard."""
+        guards = list(dict.fromkeys(g for _, gs in requests for g in gs))
         current = dict(zip(guards, values[len(requests) :]))
         fresh: dict[str, int] = {}
         lookups = []

@@ -1,9 +1,11 @@
 """``FromCache``: any ORM statement's result through a region."""
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from caching import FromCache
+from caching.context import mapped_class
 from caching.mapping import info_for
 from caching.scan import iter_keys
 from tests.conftest import fresh_session
@@ -137,3 +139,54 @@ def test_a_legacy_count_query_with_an_unnamed_column_is_served_from_the_cache(us
     sql.reset()
     assert count_views_3() == 5
     assert len(sql) == 0
+
+
+class OtherBase(DeclarativeBase):
+    """A second declarative base, as apps with a legacy or shared schema have: not ``db.Model``."""
+
+
+class Note(OtherBase):
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(20))
+
+
+@pytest.fixture
+def notes(app):
+    OtherBase.metadata.create_all(db.engine)
+    db.session.add_all([Note(id=1, text="a"), Note(id=2, text="b")])
+    db.session.commit()
+    yield
+    db.session.remove()
+    OtherBase.metadata.drop_all(db.engine)
+
+
+def test_instances_of_a_model_on_another_declarative_base_are_served_and_invalidated(notes, sql):
+    stmt = select(Note).order_by(Note.id).options(FromCache("default"))
+    assert [n.text for n in db.session.scalars(stmt)] == ["a", "b"]
+    fresh_session()
+    sql.reset()
+
+    assert [(n.id, n.text) for n in db.session.scalars(stmt)] == [(1, "a"), (2, "b")]
+    assert len(sql) == 0
+
+    db.session.get(Note, 1).text = "z"
+    db.session.commit()
+    fresh_session()
+    assert [n.text for n in db.session.scalars(stmt)] == ["z", "b"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "os.system",
+        "caching.context.CachingState",
+        "tests.models",
+        "no.such.module.User",
+        "tests.models.User.id",
+    ],
+)
+def test_a_stored_class_path_resolves_only_to_a_mapped_class_of_an_imported_module(path):
+    assert mapped_class("tests.models.User") is User
+    assert mapped_class("tests.test_from_cache.Note") is Note
+    assert mapped_class(path) is None

@@ -5,7 +5,7 @@ import threading
 import pytest
 from sqlalchemy import event, select
 
-from caching import FromCache
+from caching import FromCache, current_state
 from tests.models import User, db
 
 pytestmark = pytest.mark.backends  # the herd lock is dogpile's distributed lock on Redis
@@ -76,3 +76,23 @@ def test_twenty_concurrent_misses_of_one_statement_run_one_query(app, users):
     results = run_together(app, lambda: db.session.scalars(stmt).all())
     assert results == [["user4"]] * CALLERS
     assert len(selects) == 1
+
+
+def test_a_load_that_fails_releases_the_herd_lock(app, users, backend):
+    """Readers waiting on the lock must not sit out its timeout after a failed load."""
+    if backend["backend"] == "dogpile.cache.memory":
+        pytest.skip("the herd lock lives in Redis only on Redis")
+    client = current_state().region("default").client
+
+    def fail(*args):
+        raise RuntimeError("the database went away")
+
+    event.listen(db.engine, "before_cursor_execute", fail)
+    with pytest.raises(RuntimeError, match="went away"):
+        User.cache.get(4)
+    event.remove(db.engine, "before_cursor_execute", fail)
+    db.session.rollback()
+
+    assert client.keys("_lock*") == []
+    assert User.cache.get(4).username == "user4"
+    assert client.keys("_lock*") == []

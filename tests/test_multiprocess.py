@@ -8,6 +8,7 @@ delete-after-commit design) and the same pause between database read and
 cache write, readers do get old values after a commit.
 """
 
+import contextlib
 import multiprocessing
 import threading
 import time
@@ -95,14 +96,16 @@ def test_a_pause_between_database_read_and_cache_write(shared_app, monkeypatch, 
         monkeypatch.setattr(
             Store, "fetch", lambda self, requests: real_fetch(self, [(k, []) for k, _ in requests])
         )
-    real_save = Store.save
+    real_loading = Store.loading
 
-    def late_save(self, entries):
+    @contextlib.contextmanager
+    def late_loading(self, keys):
+        with real_loading(self, keys):
+            yield  # the database read
         if threading.current_thread().name.startswith("reader"):
-            time.sleep(0.005)
-        real_save(self, entries)
+            time.sleep(0.005)  # before the cache write, on every miss path
 
-    monkeypatch.setattr(Store, "save", late_save)
+    monkeypatch.setattr(Store, "loading", late_loading)
     stale = []
     committed = [0]
     done = threading.Event()
