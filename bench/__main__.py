@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .counts import keys_flushed
-from .library import SEPARATOR, UPDATE, World, plan
+from . import slow_patterns
+from .library import SEPARATOR, World, plan
 from .report import write_report
 from .setups import available
 
@@ -32,17 +32,11 @@ def _pyperf(module: str, out: Path, quick: bool, *extra: str) -> None:
 
 
 def count_all() -> dict[str, Any]:
-    """Every library case's exact counts per setup, and the keys an update of one User flushes."""
-    counts: dict[str, Any] = {}
+    """Every library case's exact counts, by setup."""
+    counts = {}
     for setup in available()[0]:
         world = World(setup)
-        cases = {SEPARATOR.join((c.group, c.label)): world.counts(c) for c in plan(setup)}
-        counts[setup.label] = {name: vars(c) for name, c in cases.items()}
-        (update,) = [c for c in plan(setup) if c.group == UPDATE and c.impl == "caching"]
-        op, load = world.callables(update)
-        with world.app.app_context():
-            load()
-            counts[setup.label]["keys flushed"] = len(keys_flushed(op))
+        counts[setup.label] = {f"{c.group}{SEPARATOR}{c.label}": vars(world.counts(c)) for c in plan(setup)}
     return counts
 
 
@@ -55,8 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     parts = parser.add_mutually_exclusive_group()
     parts.add_argument("--no-http", action="store_true", help="the library only")
     parts.add_argument("--http-only", action="store_true", help="the HTTP load test only")
+    parts.add_argument(
+        "--slow-patterns", action="store_true", help="the hostile-pattern load test alone (slow_patterns.md)"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.slow_patterns:
+        return slow_patterns.main(args.out)
     notes = available()[1]
     if not args.http_only:
         print("== library (pyperf)", file=sys.stderr)

@@ -23,11 +23,11 @@ SQL statements x database round trip + cache calls x Redis round trip.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
-import resource
 import socket
 import statistics
 import subprocess
@@ -37,13 +37,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import psutil
 import redis
+from flask import Flask
+from flask.testing import FlaskClient
 
 from dashboard import create_app
 from dashboard.auth import create_admin
@@ -69,16 +72,22 @@ PAGES = {  # path: what it reads
 ROUND_TRIPS_MS = (0.2, 0.5, 1.0)
 
 
-def _config(database_url: str, redis_url: str, cache: bool = True) -> dict[str, Any]:
+def environment(database_url: str, redis_url: str, cache: bool = True) -> dict[str, str]:
+    """The dashboard's settings as gunicorn's workers read them, from the environment (its config.py)."""
     return {"DATABASE_URL": database_url, "CACHE_REDIS_URL": redis_url, "SECRET_KEY": SECRET_KEY,
             "CACHE_ENABLED": "1" if cache else "0", "DEMO_PUBLIC": "1"}  # fmt: skip
+
+
+def site(database_url: str, redis_url: str, cache: bool = True) -> Flask:
+    """The app gunicorn serves, in this process: built from the same environment, which is then restored."""
+    with mock.patch.dict(os.environ, environment(database_url, redis_url, cache)):
+        return create_app()
 
 
 def seed(database_url: str, redis_url: str) -> None:
     """Fresh tables with USERS demo users (a fixed random seed: the same pages every run) and the admin."""
     random.seed(0)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY})
-    with app.app_context():
+    with site(database_url, redis_url).app_context():
         db.drop_all()
         db.create_all()
         seed_users(USERS)
@@ -127,18 +136,15 @@ def _status(url: str, cookie: str = "") -> int:
         return 0
 
 
-def log_in(client: Any) -> None:
-    """Log the test client in through the form, CSRF token included."""
+def log_in(client: FlaskClient) -> str:
+    """Log the test client in through the form, CSRF token included; its session cookie, for wrk.
+
+    The cookie is valid on every server of the same database and secret.
+    """
     token = CSRF.search(client.get("/admin/login").get_data(as_text=True))
     form = {"username": ADMIN[0], "password": ADMIN[1], "csrf_token": token.group(1) if token else ""}
     if client.post("/admin/login", data=form).status_code != 302:
         raise RuntimeError("logging in failed")
-
-
-def session_cookie(database_url: str, redis_url: str) -> str:
-    """A signed-in session's cookie, valid on both servers (same database, same secret)."""
-    client = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY}).test_client()
-    log_in(client)
     cookie = client.get_cookie("session")
     assert cookie is not None
     return f"session={cookie.value}"
@@ -177,13 +183,13 @@ def _servers(database_url: str, redis_url: str) -> list[psutil.Process]:
 
 
 def _cpu(processes: list[psutil.Process]) -> dict[int, float]:
-    seconds = {}
+    """CPU seconds so far by pid: ``processes``, and (as pid 0) this process's children that ended, wrk."""
+    own = psutil.Process().cpu_times()
+    seconds = {0: own.children_user + own.children_system}
     for process in processes:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             times = process.cpu_times()
             seconds[process.pid] = times.user + times.system
-        except psutil.NoSuchProcess:
-            continue
     return seconds
 
 
@@ -192,16 +198,21 @@ def _commands(client: redis.Redis) -> int:
 
 
 def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> dict[str, Any]:
-    """Every page in both modes: wrk's rounds, CPU and Redis commands per request, exact counts."""
+    """Every page in both modes: wrk's rounds, CPU and Redis commands per request, exact counts.
+
+    The exact counts come from an app of each mode in this process, logged in
+    once (the dashboard limits logins per minute); wrk sends the first one's cookie.
+    """
     seconds, rounds, warmup = (2, 1, 1) if quick else (5, 3, 3)
     seed(database_url, redis_url)
-    cookie = session_cookie(database_url, redis_url)
-    counters = {mode: _counter(database_url, redis_url, mode == "on") for mode in ("on", "off")}
+    apps = {mode: site(database_url, redis_url, mode == "on") for mode in ("on", "off")}
+    clients = {mode: app.test_client() for mode, app in apps.items()}
+    cookie, _ = log_in(clients["on"]), log_in(clients["off"])
     client = redis.Redis.from_url(redis_url)
     pages: dict[str, Any] = {}
     with (
-        gunicorn(_config(database_url, redis_url, True), workdir / "on.log") as on,
-        gunicorn(_config(database_url, redis_url, False), workdir / "off.log") as off,
+        gunicorn(environment(database_url, redis_url, True), workdir / "on.log") as on,
+        gunicorn(environment(database_url, redis_url, False), workdir / "off.log") as off,
     ):
         servers = {"on": on, "off": off}
         for path in PAGES:
@@ -216,15 +227,14 @@ def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> di
                 for mode, (base, master) in servers.items():
                     processes = [master, *master.children(), *_servers(database_url, redis_url)]
                     before, commands = _cpu(processes), _commands(client)
-                    children = resource.getrusage(resource.RUSAGE_CHILDREN)
                     runs[mode]["rounds"].append(wrk(base + path, seconds, cookie))
-                    after, wrk_usage = _cpu(processes), resource.getrusage(resource.RUSAGE_CHILDREN)
-                    runs[mode]["cpu_s"] += sum(after[p] - before.get(p, after[p]) for p in after) + (
-                        wrk_usage.ru_utime + wrk_usage.ru_stime - children.ru_utime - children.ru_stime
-                    )
+                    after = _cpu(processes)
+                    runs[mode]["cpu_s"] += sum(after[p] - before.get(p, after[p]) for p in after)
                     runs[mode]["redis"] += _commands(client) - commands
             for mode, run in runs.items():
-                run.update(_summary(run), **counters[mode](path))
+                with apps[mode].app_context():
+                    counts = warm_view(clients[mode], path, db.engine, [caching.regions["default"]])
+                run.update(_summary(run), sql=counts.sql, calls=counts.calls)
                 print(
                     f"  {path:<30} {mode:<3} {run['requests_per_s']:7.0f} req/s  {run['cpu_ms']:.2f} ms CPU"
                 )
@@ -241,30 +251,10 @@ def _summary(run: dict[str, Any]) -> dict[str, Any]:
         "requests_per_s": statistics.median(r["requests"] / r["duration_us"] * 1e6 for r in rounds),
         "p50_ms": statistics.median(r["p50_us"] for r in rounds) / 1e3,
         "p99_ms": statistics.median(r["p99_us"] for r in rounds) / 1e3,
-        "errors": sum(r[k] for r in rounds for k in ("connect", "read", "write", "status", "timeout")),
+        "errors": sum(r["errors"] for r in rounds),
         "cpu_ms": run["cpu_s"] / requests * 1e3 if requests else 0.0,
         "redis_per_request": run["redis"] / requests if requests else 0.0,
     }
-
-
-def _counter(database_url: str, redis_url: str, cache: bool) -> Callable[[str], dict[str, int]]:
-    """SQL statements and cache backend calls of one warm view of a page, counted in process.
-
-    One app and one login per mode: the dashboard limits logins per minute.
-    """
-    region = {"backend": "dogpile.cache.redis", "expiration_time": 300, "arguments": {"url": redis_url}}
-    config = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY, "CACHE_ENABLED": cache,
-              "DEMO_PUBLIC": True, "CACHE_REGIONS": {"default": region}}  # fmt: skip
-    app = create_app(config)
-    client = app.test_client()
-    log_in(client)
-
-    def count(path: str) -> dict[str, int]:
-        with app.app_context():
-            counts = warm_view(client, path, db.engine, [caching.regions["default"]])
-        return {"sql": counts.sql, "calls": counts.calls}
-
-    return count
 
 
 def modelled_ms(run: dict[str, Any], round_trip_ms: float) -> float:
