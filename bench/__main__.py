@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import slow_patterns
+from . import http, slow_patterns
 from .library import SEPARATOR, World, plan
 from .report import write_report
 from .setups import available
@@ -72,8 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         notes.append("the HTTP part: it needs PostgreSQL, Redis and wrk")
     else:
         print("== HTTP (gunicorn + wrk)", file=sys.stderr)
-        http = [sys.executable, "-m", "bench.http", "-o", str(args.out / "http.json")]
-        subprocess.run(http + (["--quick"] if args.quick else []), check=True)
+        http.run(args.out / "http.json", args.quick)
     write_report(args.out, args.quick, notes)
     print(f"done: {args.out / 'report.md'}", file=sys.stderr)
     return 0

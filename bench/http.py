@@ -1,6 +1,6 @@
 """The dashboard under gunicorn and wrk: requests/s, CPU per request, and a modelled latency.
 
-    python -m bench.http -o http.json [--quick]     # needs the servers bench/run starts, and wrk
+    python -m bench --http-only [--quick]     # needs the servers bench/run starts, and wrk
 
 Two ``gunicorn -w 4 dashboard:create_app()`` serve the same seeded
 PostgreSQL database, one with the cache on Redis and one with
@@ -22,7 +22,6 @@ SQL statements x database round trip + cache calls x Redis round trip.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -262,17 +261,9 @@ def modelled_ms(run: dict[str, Any], round_trip_ms: float) -> float:
     return run["cpu_ms"] + (run["sql"] + run["calls"]) * round_trip_ms
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__.split("\n\n")[0])
-    parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument("--quick", action="store_true", help="short runs: a smoke test, not a measurement")
-    args = parser.parse_args(argv)
+def run(output: Path, quick: bool) -> None:
+    """Measure on the servers bench/run starts and write ``output`` (JSON)."""
     database_url, redis_url = os.environ["CACHE_TEST_DATABASE_URL"], os.environ["CACHE_TEST_REDIS_URL"]
     with tempfile.TemporaryDirectory(prefix="bench-http-") as logs:  # gunicorn's logs, to read on failure
-        result = measure(database_url, redis_url, args.quick, Path(logs))
-    args.output.write_text(json.dumps(result, indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        result = measure(database_url, redis_url, quick, Path(logs))
+    output.write_text(json.dumps(result, indent=1))

@@ -59,10 +59,16 @@ def _region(setup: Setup, **arguments: Any) -> CacheRegion:
 
 
 class PlainReader:
-    """No cache: ``db.session.get`` and a plain select, the baseline of every ratio."""
+    """No cache: ``db.session.get`` and a plain select, the baseline of every ratio.
+
+    Every reader is built from the app and the setup, whether it needs them or not.
+    """
 
     name = "no cache"
     caches = False
+
+    def __init__(self, app: Flask, setup: Setup) -> None:
+        pass
 
     def get(self, pk: int) -> Any:
         return load_user(pk)
@@ -107,7 +113,7 @@ class GistReader(PlainReader):
     name = "gist (pickle + merge)"
     caches = True
 
-    def __init__(self, setup: Setup) -> None:
+    def __init__(self, app: Flask, setup: Setup) -> None:
         self.region = _region(setup, serializer=pickle.dumps, deserializer=pickle.loads)
 
     def _read(self, key: str, load: Any) -> Any:
@@ -204,7 +210,7 @@ class ExampleReader(PlainReader):
     name = "SQLAlchemy example"
     caches = True
 
-    def __init__(self, setup: Setup) -> None:
+    def __init__(self, app: Flask, setup: Setup) -> None:
         example = example_module()
         md5 = lambda key: hashlib.md5(key.encode("ascii")).hexdigest()  # noqa: E731 - the example's mangler
         self.option = example.FromCache("default")
@@ -222,14 +228,3 @@ class ExampleReader(PlainReader):
 
     def forget_listing(self, views: int) -> None:
         self.orm_cache.invalidate(listing_statement(views).options(self.option), {}, self.option)
-
-
-def all_readers(app: Flask, setup: Setup) -> list[PlainReader]:
-    """Every reader, the baseline first."""
-    return [
-        PlainReader(),
-        LibraryReader(),
-        ExampleReader(setup),
-        GistReader(setup),
-        MemoizeReader(app, setup),
-    ]

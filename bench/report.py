@@ -12,7 +12,7 @@ import datetime
 import json
 import os
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -51,10 +51,19 @@ class Target:
     measured: str
     met: bool | None
 
-    def row(self) -> str:
+    def cells(self) -> tuple[str, ...]:
         unmeasured = "— not measured" if self.measured == "—" else "reported"
         mark = {True: "✓", False: "✗ missed", None: unmeasured}[self.met]
-        return f"| {self.issue} | {self.text} | {self.measured} | {mark} |"
+        return self.issue, self.text, self.measured, mark
+
+
+def table(head: str, rows: Iterable[Iterable[Any]], left: int = 1) -> Iterator[str]:
+    """A Markdown table (``head``: the titles, between " | "), its first ``left`` columns aligned left
+    (names) and the others right (numbers)."""
+    columns = head.count(" | ") + 1
+    yield f"| {head} |"
+    yield "|" + " --- |" * left + " ---: |" * (columns - left)
+    yield from (f"| {' | '.join(map(str, row))} |" for row in rows)
 
 
 def medians(path: Path) -> Times:
@@ -69,19 +78,16 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _show(values: dict[str, Any], unit: str = "") -> str:
-    shown = (
-        f"{s.replace(' + ', '/')} {v:.2f}{unit}" if unit else f"{s.replace(' + ', '/')} {v}"
-        for s, v in values.items()
-    )
-    return ", ".join(shown) or "—"
+def _show(values: dict[str, Any], form: str = "{}") -> str:
+    return ", ".join(f"{s.replace(' + ', '/')} {form.format(v)}" for s, v in values.items()) or "—"
 
 
 def _ratio_target(
     issue: str, text: str, values: dict[str, float | None], met: Callable[[float], bool]
 ) -> Target:
     measured = {s: v for s, v in values.items() if v is not None}
-    return Target(issue, text, _show(measured, X), all(map(met, measured.values())) if measured else None)
+    all_met = all(map(met, measured.values())) if measured else None
+    return Target(issue, text, _show(measured, "{:.2f}" + X), all_met)
 
 
 def _div(a: float | None, b: float | None) -> float | None:
@@ -108,7 +114,7 @@ def library_targets(times: Times, counts: dict[str, Any]) -> Iterator[Target]:
     yield exact("12", "Redis hit: 1 round trip", each(f"{GET}{SEPARATOR}{HIT}", "round_trips", "Redis"), 1)
     saves = each(f"{UPDATE}{SEPARATOR}caching", "round_trips", "Redis")
     yield exact("14", "save + commit: 1 round trip on Redis", saves, 1)
-    flushed = {s: c["keys flushed"] for s, c in counts.items() if "keys flushed" in c}
+    flushed = each(f"{UPDATE}{SEPARATOR}caching", "flushed")
     yield Target(
         "14", "logical keys an update of one User flushes (each with its guard)", _show(flushed), None
     )
@@ -206,37 +212,42 @@ def _results(times: Times, counts: dict[str, Any]) -> Iterator[str]:
         "statements / backend calls / Redis requests per operation."
     )
     for group in (GET, LISTING, UPDATE):
-        yield f"\n### {group}\n\n| | " + " | ".join(setups) + " |\n| --- |" + " ---: |" * len(setups)
-        for label in dict.fromkeys(key[2] for key in times if key[1] == group):
-            cells = []
-            for s in setups:
-                value, base = times.get((s, group, label)), times.get((s, group, "no cache"))
-                cell = "—" if value is None else f"{value:,.1f}"
-                if value is not None and base and label != "no cache":
-                    cell += f" ({value / base:.2f}{X})"
-                if c := counts.get(s, {}).get(f"{group}{SEPARATOR}{label}"):
-                    cell += f"<br>{c['sql']} / {c['calls']} / {c['round_trips']}"
-                cells.append(cell)
-            yield f"| {label} | " + " | ".join(cells) + " |"
+        labels = list(dict.fromkeys(key[2] for key in times if key[1] == group))
+        yield f"\n### {group}\n"
+        rows = ([label, *(_cell(times, counts, (s, group, label)) for s in setups)] for label in labels)
+        yield from table(" | ".join(["", *setups]), rows)
+
+
+def _cell(times: Times, counts: dict[str, Any], key: tuple[str, str, str]) -> str:
+    """Median µs, its ratio to the same setup's no-cache row, and below it the exact counts."""
+    (setup, group, label), value = key, times.get(key)
+    base = times.get((setup, group, "no cache"))
+    cell = "—" if value is None else f"{value:,.1f}"
+    if value is not None and base and label != "no cache":
+        cell += f" ({value / base:.2f}{X})"
+    if c := counts.get(setup, {}).get(f"{group}{SEPARATOR}{label}"):
+        cell += f"<br>{c['sql']} / {c['calls']} / {c['round_trips']}"
+    return cell
 
 
 def _scale(times: Times, values: dict[str, int]) -> Iterator[str]:
     yield "## Listings that scale\n\n![A page of 20 at offset n/2 and its count](listing_scale.png)\n"
     yield (
         "`filter(offset=n/2, limit=20)` + `count()` against the plain `LIMIT/OFFSET` + `COUNT`, median ms; "
-        "cold: the listing's guard flushed first, as a commit does; value: the largest value the page stored."
+        "cold: the listing's guard flushed first, as a commit does; value: the largest value the page "
+        "stored.\n"
     )
-    yield "\n| setup | rows | plain | warm | cold | warm ÷ plain | cold ÷ plain | value |"
-    yield "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    rows = []
     for setup, size in dict.fromkeys(key[:2] for key in times):
         plain, warm, cold = (
             times.get((setup, size, f"{k} page + count"), 0) / 1e3 for k in ("plain", "warm", "cold")
         )
         stored = values.get(f"{setup}{SEPARATOR}{size}", 0)
-        yield (
-            f"| {setup} | {int(size):,} | {plain:.3f} | {warm:.3f} | {cold:.3f} | {warm / plain:.2f}{X} | "
-            f"{cold / plain:.2f}{X} | {stored:,} B |"
+        ratios = (f"{value / plain:.2f}{X}" for value in (warm, cold))
+        rows.append(
+            [setup, f"{int(size):,}", *(f"{ms:.3f}" for ms in (plain, warm, cold)), *ratios, f"{stored:,} B"]
         )
+    yield from table("setup | rows | plain | warm | cold | warm ÷ plain | cold ÷ plain | value", rows)
 
 
 def _http(http: dict[str, Any]) -> Iterator[str]:
@@ -244,35 +255,30 @@ def _http(http: dict[str, Any]) -> Iterator[str]:
     yield (
         f"`gunicorn -w {http['workers']} dashboard:create_app()` on PostgreSQL, the cache on Redis or "
         f"`CACHE_ENABLED=0`, {http['users']} users; wrk with 1 thread and {http['connections']} connections, "
-        f"{http['rounds']} round(s) of {http['seconds']} s per mode, the modes in turns (median "
-        "round). CPU per "
-        f"request: what the workers, PostgreSQL, Redis and wrk spent together on the {http['cores']} shared "
-        "cores, so requests/s ≈ cores ÷ CPU per request. The wrk command line is in `bench/http.py`."
+        f"{http['rounds']} round(s) of {http['seconds']} s per mode, the modes in turns (median round). CPU "
+        f"per request: what the workers, PostgreSQL, Redis and wrk spent together on the {http['cores']} "
+        "shared cores, so requests/s ≈ cores ÷ CPU per request. The wrk command line is in `bench/http.py`.\n"
     )
-    yield "\n| page | reads | cache | requests/s | p50 ms | p99 ms | CPU ms/request | Redis commands/request"
-    yield "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
-    for path, runs in http["pages"].items():
-        for mode, r in runs.items():
-            yield (
-                f"| `{path}` | {PAGES.get(path, '')} | {mode} | {r['requests_per_s']:,.0f} | "
-                f"{r['p50_ms']:.1f} "
-                f"| {r['p99_ms']:.1f} | {r['cpu_ms']:.2f} | {r['redis_per_request']:.1f} |"
-            )
+    runs = [(path, mode, r) for path, modes in http["pages"].items() for mode, r in modes.items()]
+    head = "page | reads | cache | requests/s | p50 ms | p99 ms | CPU ms/request | Redis commands/request"
+    rows = (
+        [f"`{path}`", PAGES.get(path, ""), mode, f"{r['requests_per_s']:,.0f}", f"{r['p50_ms']:.1f}",
+         f"{r['p99_ms']:.1f}", f"{r['cpu_ms']:.2f}", f"{r['redis_per_request']:.1f}"]
+        for path, mode, r in runs
+    )  # fmt: skip
+    yield from table(head, rows, left=3)
     yield "\n### Modelled latency on a network\n"
     yield (
         "Loopback hides the network. Each page's warm view, counted exactly in process, modelled as CPU + "
-        f"(SQL statements + cache calls) {X} one round trip to PostgreSQL and Redis."
+        f"(SQL statements + cache calls) {X} one round trip to PostgreSQL and Redis.\n"
     )
-    yield (
-        "\n| page | cache | CPU ms | SQL | cache calls | "
-        + " | ".join(f"at {r:g} ms" for r in ROUND_TRIPS_MS)
-        + " |"
-    )
-    yield "| --- | --- | ---: | ---: | ---: |" + " ---: |" * len(ROUND_TRIPS_MS)
-    for path, runs in http["pages"].items():
-        for mode, r in runs.items():
-            modelled = " | ".join(f"{modelled_ms(r, rtt):.2f}" for rtt in ROUND_TRIPS_MS)
-            yield f"| `{path}` | {mode} | {r['cpu_ms']:.2f} | {r['sql']} | {r['calls']} | {modelled} |"
+    head = "page | cache | CPU ms | SQL | cache calls | " + " | ".join(f"at {t:g} ms" for t in ROUND_TRIPS_MS)
+    rows = (
+        [f"`{path}`", mode, f"{r['cpu_ms']:.2f}", r["sql"], r["calls"],
+         *(f"{modelled_ms(r, rtt):.2f}" for rtt in ROUND_TRIPS_MS)]
+        for path, mode, r in runs
+    )  # fmt: skip
+    yield from table(head, rows, left=2)
 
 
 def _missed(targets: list[Target], http: dict[str, Any] | None) -> Iterator[str]:
@@ -298,25 +304,18 @@ def write_report(out: Path, quick: bool = False, notes: list[str] | None = None)
     counts, http = _load(out / "counts.json") or {}, _load(out / "http.json")
     values = _load(out / "scale_values.json") or {}
     targets = [*library_targets(times, counts), *scale_targets(scale, values), *http_targets(http)]
-    table = [
-        "## Targets (issues 12 and 14)\n",
-        "| issue | target | measured | met |",
-        "| --- | --- | --- | --- |",
-    ]
     parts = [
         *_header(out, quick, notes or []),
-        "",
-        *table,
-        *(t.row() for t in targets),
+        "\n## Targets (issues 12 and 14)\n",
+        *table("issue | target | measured | met", (t.cells() for t in targets), left=4),
         "",
         *_missed(targets, http),
         "",
         *_results(times, counts),
         "",
         *_scale(scale, values),
+        *(["", *_http(http)] if http else []),
     ]
-    if http:
-        parts += ["", *_http(http)]
     (out / "report.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
     plot_library(out / "benchmarks.png", times, http)
     plot_scale(out / "listing_scale.png", scale)

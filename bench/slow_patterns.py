@@ -17,6 +17,7 @@ import os
 import subprocess
 import tempfile
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from dashboard.extensions import db
 from dashboard.models import User
 
 from .http import environment, gunicorn, log_in, seed, site, wrk, wrk_command, wrk_summary
+from .report import table
 
 WORKERS, LOGGED_COMMITS, SECONDS, CONNECTIONS, P99_TARGET_MS = 3, 300, 20, 2, 200
 SLOW = urllib.parse.quote("*?*?*?*?*?*?*?*?*?*?!")
@@ -53,46 +55,32 @@ def prepare(database_url: str, redis_url: str) -> str:
     return log_in(app.test_client())
 
 
-def ms(microseconds: float) -> str:
-    return f"{microseconds / 1000:.1f}"
+def ms(run: dict[str, Any], fields: tuple[str, ...] = ("p50_us", "p99_us")) -> list[str]:
+    """wrk's latencies (µs) in ms."""
+    return [f"{run[field] / 1000:.1f}" for field in fields]
 
 
-def report(quiet: dict[str, Any], loaded: dict[str, Any], attacked: dict[str, Any], met: bool) -> str:
-    lines = [
-        "# Hostile patterns under load",
-        "",
+def report(
+    quiet: dict[str, Any], loaded: dict[str, Any], attacked: dict[str, Any], met: bool
+) -> Iterator[str]:
+    yield "# Hostile patterns under load\n"
+    yield (
         f"`bash bench/run --slow-patterns`: gunicorn with {WORKERS} sync workers, PostgreSQL and Redis, "
         f"the HTTP bench's users, {LOGGED_COMMITS} logged commits and 20 cached keys of some 200 "
         f"characters; the slow pattern is `{urllib.parse.unquote(SLOW)}` (issue 10, item 1: over 60 s "
         f"per request before the linear matcher). Each page is measured for {SECONDS} s on {CONNECTIONS} "
         "connections with wrk, first alone, then while three more wrk loops send the slow pattern to the "
-        "log filter, the key browser and the flush count (one connection each) for the whole run.",
-        "",
-        "## Normal pages",
-        "",
-        "| page | quiet p50 ms | quiet p99 ms | under attack p50 ms | under attack p99 ms | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for name in PAGES:
-        q, a = quiet[name], loaded[name]
-        lines.append(
-            f"| {name} | {ms(q['p50_us'])} | {ms(q['p99_us'])} | {ms(a['p50_us'])} | {ms(a['p99_us'])} "
-            f"| {a['errors']} |"
-        )
-    lines += [
-        "",
-        f"Target: p99 under {P99_TARGET_MS} ms under attack: **{'met' if met else 'missed'}**.",
-        "",
-        "## The attack",
-        "",
-        "| slow request | requests | p50 ms | p99 ms | max ms |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for name, s in attacked.items():
-        lines.append(
-            f"| {name} | {s['requests']} | {ms(s['p50_us'])} | {ms(s['p99_us'])} | {ms(s['max_us'])} |"
-        )
-    return "\n".join(lines) + "\n"
+        "log filter, the key browser and the flush count (one connection each) for the whole run.\n"
+    )
+    yield "## Normal pages\n"
+    rows = ([name, *ms(quiet[name]), *ms(loaded[name]), loaded[name]["errors"]] for name in PAGES)
+    yield from table(
+        "page | quiet p50 ms | quiet p99 ms | under attack p50 ms | under attack p99 ms | errors", rows
+    )
+    yield f"\nTarget: p99 under {P99_TARGET_MS} ms under attack: **{'met' if met else 'missed'}**.\n"
+    yield "## The attack\n"
+    rows = ([name, s["requests"], *ms(s, ("p50_us", "p99_us", "max_us"))] for name, s in attacked.items())
+    yield from table("slow request | requests | p50 ms | p99 ms | max ms", rows)
 
 
 def main(out: Path) -> int:
@@ -107,7 +95,7 @@ def main(out: Path) -> int:
         loaded = {name: wrk(base + path, SECONDS, cookie, CONNECTIONS) for name, path in PAGES.items()}
         attacked = {name: wrk_summary(p.communicate()[0]) for name, p in zip(ATTACKS, attack)}
     met = all(s["p99_us"] < P99_TARGET_MS * 1000 for s in loaded.values())
-    text = report(quiet, loaded, attacked, met)
+    text = "\n".join(report(quiet, loaded, attacked, met)) + "\n"
     (out / "slow_patterns.md").write_text(text)
     print(text)
     return 0 if met else 1
