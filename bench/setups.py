@@ -9,6 +9,7 @@ gets the SQLite half of the report.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import time
@@ -68,8 +69,10 @@ def available() -> tuple[list[Setup], list[str]]:
     return setups, notes
 
 
+@functools.cache
 def make_app(setup: Setup) -> Flask:
-    """A bare app with the demo models and the library on one region, as an app sets it up."""
+    """A bare app with the demo models and the library on one region, as an app sets it up; one per
+    setup and process (pyperf's workers each build only the ones they time)."""
     app = Flask(f"bench-{setup.database}-{setup.backend}".lower())
     app.config.update(
         SQLALCHEMY_DATABASE_URI=setup.database_url,
