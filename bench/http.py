@@ -196,12 +196,14 @@ def _commands(client: redis.Redis) -> int:
     return sum(v["calls"] for k, v in client.info("commandstats").items() if k != "cmdstat_info")
 
 
-def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> dict[str, Any]:
-    """Every page in both modes: wrk's rounds, CPU and Redis commands per request, exact counts.
+def run(output: Path, quick: bool) -> None:
+    """Every page in both modes, on the servers bench/run starts, into ``output`` (JSON): wrk's rounds,
+    CPU and Redis commands per request, exact counts.
 
     The exact counts come from an app of each mode in this process, logged in
     once (the dashboard limits logins per minute); wrk sends the first one's cookie.
     """
+    database_url, redis_url = os.environ["CACHE_TEST_DATABASE_URL"], os.environ["CACHE_TEST_REDIS_URL"]
     seconds, rounds, warmup = (2, 1, 1) if quick else (5, 3, 3)
     seed(database_url, redis_url)
     apps = {mode: site(database_url, redis_url, mode == "on") for mode in ("on", "off")}
@@ -210,14 +212,13 @@ def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> di
     client = redis.Redis.from_url(redis_url)
     pages: dict[str, Any] = {}
     with (
-        gunicorn(environment(database_url, redis_url, True), workdir / "on.log") as on,
-        gunicorn(environment(database_url, redis_url, False), workdir / "off.log") as off,
+        tempfile.TemporaryDirectory(prefix="bench-http-") as logs,  # gunicorn's logs, read on failure
+        gunicorn(environment(database_url, redis_url, True), Path(logs, "on.log")) as on,
+        gunicorn(environment(database_url, redis_url, False), Path(logs, "off.log")) as off,
     ):
         servers = {"on": on, "off": off}
         for path in PAGES:
-            runs: dict[str, dict[str, Any]] = {
-                mode: {"rounds": [], "cpu_s": 0.0, "redis": 0} for mode in servers
-            }
+            runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in servers}
             for mode, (base, _) in servers.items():
                 if _status(base + path, cookie) != 200:
                     raise RuntimeError(f"{path} ({mode}) does not answer 200")
@@ -226,44 +227,35 @@ def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> di
                 for mode, (base, master) in servers.items():
                     processes = [master, *master.children(), *_servers(database_url, redis_url)]
                     before, commands = _cpu(processes), _commands(client)
-                    runs[mode]["rounds"].append(wrk(base + path, seconds, cookie))
+                    totals = wrk(base + path, seconds, cookie)
                     after = _cpu(processes)
-                    runs[mode]["cpu_s"] += sum(after[p] - before.get(p, after[p]) for p in after)
-                    runs[mode]["redis"] += _commands(client) - commands
-            for mode, run in runs.items():
+                    totals["cpu_s"] = sum(after[p] - before.get(p, after[p]) for p in after)
+                    runs[mode].append(totals | {"redis": _commands(client) - commands})
+            pages[path] = {}
+            for mode, results in runs.items():
                 with apps[mode].app_context():
                     counts = warm_view(clients[mode], path, db.engine, [caching.regions["default"]])
-                run.update(_summary(run), sql=counts.sql, calls=counts.calls)
-                print(
-                    f"  {path:<30} {mode:<3} {run['requests_per_s']:7.0f} req/s  {run['cpu_ms']:.2f} ms CPU"
-                )
-            pages[path] = runs
-    return {"cores": psutil.cpu_count(), "workers": WORKERS, "connections": CONNECTIONS, "users": USERS,
-            "seconds": seconds, "rounds": rounds, "pages": pages}  # fmt: skip
+                r = pages[path][mode] = _summary(results) | {"sql": counts.sql, "calls": counts.calls}
+                print(f"  {path:<30} {mode:<3} {r['requests_per_s']:7.0f} req/s  {r['cpu_ms']:.2f} ms CPU")
+    result = {"cores": psutil.cpu_count(), "workers": WORKERS, "connections": CONNECTIONS, "users": USERS,
+              "seconds": seconds, "rounds": rounds, "pages": pages}  # fmt: skip
+    output.write_text(json.dumps(result, indent=1))
 
 
-def _summary(run: dict[str, Any]) -> dict[str, Any]:
-    rounds = run["rounds"]
+def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     requests = sum(r["requests"] for r in rounds)
     return {
+        "rounds": rounds,
         "requests": requests,
         "requests_per_s": statistics.median(r["requests"] / r["duration_us"] * 1e6 for r in rounds),
         "p50_ms": statistics.median(r["p50_us"] for r in rounds) / 1e3,
         "p99_ms": statistics.median(r["p99_us"] for r in rounds) / 1e3,
         "errors": sum(r["errors"] for r in rounds),
-        "cpu_ms": run["cpu_s"] / requests * 1e3 if requests else 0.0,
-        "redis_per_request": run["redis"] / requests if requests else 0.0,
+        "cpu_ms": sum(r["cpu_s"] for r in rounds) / requests * 1e3 if requests else 0.0,
+        "redis_per_request": sum(r["redis"] for r in rounds) / requests if requests else 0.0,
     }
 
 
 def modelled_ms(run: dict[str, Any], round_trip_ms: float) -> float:
     """A page's latency with PostgreSQL and Redis ``round_trip_ms`` away."""
     return run["cpu_ms"] + (run["sql"] + run["calls"]) * round_trip_ms
-
-
-def run(output: Path, quick: bool) -> None:
-    """Measure on the servers bench/run starts and write ``output`` (JSON)."""
-    database_url, redis_url = os.environ["CACHE_TEST_DATABASE_URL"], os.environ["CACHE_TEST_REDIS_URL"]
-    with tempfile.TemporaryDirectory(prefix="bench-http-") as logs:  # gunicorn's logs, to read on failure
-        result = measure(database_url, redis_url, quick, Path(logs))
-    output.write_text(json.dumps(result, indent=1))

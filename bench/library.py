@@ -33,7 +33,7 @@ from dashboard.models import User
 
 from .counts import Counts, per_operation, recorded
 from .readers import ExampleReader, GistReader, LibraryReader, MemoizeReader, PlainReader
-from .setups import Setup, available, empty_cache, grow_users, loop_seconds, make_app
+from .setups import Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
 
 GET, LISTING, UPDATE = "get by pk", "listing of 50", "update + commit"
 USERS, GET_PK, LIST_VIEWS = 1000, 4, 3  # views = id % 20: the listing of views 3 holds 50 users
@@ -199,7 +199,7 @@ def main() -> None:
     runner = pyperf.Runner(processes=3, values=3, program_args=("-m", "bench.library"))
     runner.argparser.set_defaults(copy_env=True)  # the workers need the servers' URLs
     runner.metadata["description"] = "caching vs rivals and floors; see bench/library.py"
-    for setup in available()[0]:
+    for setup in all_setups():
         for case in plan(setup):
             runner.bench_time_func(case.name, _timed, setup, case)
 

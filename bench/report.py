@@ -26,6 +26,7 @@ from .plot import plot_library, plot_scale
 
 PACKAGES = ("SQLAlchemy", "Flask-SQLAlchemy", "dogpile.cache", "redis", "psycopg", "Flask-Caching", "pyperf")
 X = "\u00d7"
+RATIO = "{:.2f}" + X
 HIT, WARM, ADDRESSES = "caching (hit)", "caching (warm)", "/demo/addresses/"
 Times = dict[tuple[str, ...], float]
 RATIOS: list[tuple[str, str, str, tuple[str, str], tuple[str, str], Callable[[float], bool]]] = [
@@ -78,16 +79,13 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _show(values: dict[str, Any], form: str = "{}") -> str:
-    return ", ".join(f"{s.replace(' + ', '/')} {form.format(v)}" for s, v in values.items()) or "—"
-
-
-def _ratio_target(
-    issue: str, text: str, values: dict[str, float | None], met: Callable[[float], bool]
+def _target(
+    issue: str, text: str, values: dict[str, Any], met: Callable[[Any], bool] | None, form: str = "{}"
 ) -> Target:
+    """A target over the setups measured (None: not): met if each meets it; ``met`` None: reported."""
     measured = {s: v for s, v in values.items() if v is not None}
-    all_met = all(map(met, measured.values())) if measured else None
-    return Target(issue, text, _show(measured, "{:.2f}" + X), all_met)
+    shown = ", ".join(f"{s.replace(' + ', '/')} {form.format(v)}" for s, v in measured.items())
+    return Target(issue, text, shown or "—", all(map(met, measured.values())) if met and measured else None)
 
 
 def _div(a: float | None, b: float | None) -> float | None:
@@ -100,24 +98,20 @@ def library_targets(times: Times, counts: dict[str, Any]) -> Iterator[Target]:
         values = {
             s: _div(times.get((s, *top)), times.get((s, *bottom))) for s in setups if s.endswith(suffix)
         }
-        yield _ratio_target(issue, text, values, met)
+        yield _target(issue, text, values, met, RATIO)
 
     def each(case: str, field: str, suffix: str = "") -> dict[str, int]:
         return {s: c[case][field] for s, c in counts.items() if case in c and s.endswith(suffix)}
 
-    def exact(issue: str, text: str, values: dict[str, int], wanted: int) -> Target:
-        return Target(issue, text, _show(values), set(values.values()) == {wanted} if values else None)
-
-    warm = f"{LISTING}{SEPARATOR}{WARM}"
-    yield exact("14", "warm listing of 50: 0 SQL", each(warm, "sql"), 0)
-    yield exact("14", "warm listing of 50: 1 backend call", each(warm, "calls"), 1)
-    yield exact("12", "Redis hit: 1 round trip", each(f"{GET}{SEPARATOR}{HIT}", "round_trips", "Redis"), 1)
-    saves = each(f"{UPDATE}{SEPARATOR}caching", "round_trips", "Redis")
-    yield exact("14", "save + commit: 1 round trip on Redis", saves, 1)
-    flushed = each(f"{UPDATE}{SEPARATOR}caching", "flushed")
-    yield Target(
-        "14", "logical keys an update of one User flushes (each with its guard)", _show(flushed), None
+    warm, hit, save = (SEPARATOR.join(case) for case in ((LISTING, WARM), (GET, HIT), (UPDATE, "caching")))
+    yield _target("14", "warm listing of 50: 0 SQL", each(warm, "sql"), lambda n: n == 0)
+    yield _target("14", "warm listing of 50: 1 backend call", each(warm, "calls"), lambda n: n == 1)
+    yield _target("12", "Redis hit: 1 round trip", each(hit, "round_trips", "Redis"), lambda n: n == 1)
+    yield _target(
+        "14", "save + commit: 1 round trip on Redis", each(save, "round_trips", "Redis"), lambda n: n == 1
     )
+    text = "logical keys an update of one User flushes (each with its guard)"
+    yield _target("14", text, each(save, "flushed"), None)
 
 
 def scale_targets(times: Times, values: dict[str, int]) -> Iterator[Target]:
@@ -131,16 +125,11 @@ def scale_targets(times: Times, values: dict[str, int]) -> Iterator[Target]:
 
     spread = {s: _div(page(s, sizes[-1], "warm"), page(s, sizes[0], "warm")) for s in setups}
     text = f"warm page + count: {sizes[-1]:,} rows within 1.5{X} of {sizes[0]:,}"
-    yield _ratio_target(
-        "14", text, {s: max(r, 1 / r) if r else None for s, r in spread.items()}, lambda r: r <= 1.5
-    )
+    spread = {s: max(r, 1 / r) if r else None for s, r in spread.items()}
+    yield _target("14", text, spread, lambda r: r <= 1.5, RATIO)
     cold = {s: max(_div(page(s, n, "cold"), page(s, n, "plain")) or 0 for n in sizes) for s in setups}
-    yield _ratio_target(
-        "14",
-        f"cold page + count ≤ 2{X} the plain `LIMIT/OFFSET` + `COUNT` (worst size)",
-        cold,
-        lambda r: r <= 2,
-    )
+    text = f"cold page + count ≤ 2{X} the plain `LIMIT/OFFSET` + `COUNT` (worst size)"
+    yield _target("14", text, cold, lambda r: r <= 2, RATIO)
     largest = max(values.values(), default=0)
     yield Target(
         "14", "largest value a page stores < 64 KB", f"{largest:,} B", largest < 65_536 if largest else None
@@ -149,7 +138,7 @@ def scale_targets(times: Times, values: dict[str, int]) -> Iterator[Target]:
 
 def http_targets(http: dict[str, Any] | None) -> Iterator[Target]:
     if not http:
-        yield Target("12", "HTTP targets", "not measured (no PostgreSQL, Redis or wrk)", None)
+        yield Target("12", "HTTP targets", "not measured (--no-http, or no wrk)", None)
         return
     for path, runs in http["pages"].items():
         on, off = runs["on"], runs["off"]

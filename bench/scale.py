@@ -27,7 +27,7 @@ from dashboard.models import User
 
 from .counts import recorded
 from .library import SEPARATOR
-from .setups import Setup, available, empty_cache, grow_users, loop_seconds, make_app
+from .setups import Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 PAGE = 20
@@ -81,7 +81,7 @@ def main() -> None:
     args = runner.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     value_bytes: dict[str, int] = {}
-    setups = available()[0]
+    setups = all_setups()
     for database in dict.fromkeys(s.database for s in setups):
         on_database = [s for s in setups if s.database == database]
         for size in sizes:
