@@ -34,7 +34,6 @@ import sys
 import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ import psutil
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from dashboard import create_app
 from dashboard.auth import create_admin
@@ -166,19 +166,11 @@ def wrk(url: str, seconds: int, cookie: str, connections: int = CONNECTIONS) -> 
     return wrk_summary(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
-def _servers(database_url: str, redis_url: str) -> list[psutil.Process]:
-    """PostgreSQL's postmaster and backends, and redis-server, found by the ports in their URLs."""
-    ports = {
-        str(p) for p in (urllib.parse.urlsplit(database_url).port, urllib.parse.urlsplit(redis_url).port)
-    }
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        line = " ".join(process.info["cmdline"] or [])
-        if ("postgres" in line and any(f"-p {p}" in line for p in ports)) or (
-            "redis-server" in line and any(line.endswith(f":{p}") for p in ports)
-        ):
-            found += [process, *process.children(recursive=True)]
-    return found
+def _servers(app: Flask, client: redis.Redis) -> tuple[psutil.Process, psutil.Process]:
+    """redis-server and PostgreSQL's postmaster (the backends are its children), by the pids they give."""
+    with app.app_context():
+        backend = db.session.scalar(text("SELECT pg_backend_pid()"))
+    return psutil.Process(client.info("server")["process_id"]), psutil.Process(backend).parent()
 
 
 def _cpu(processes: list[psutil.Process]) -> dict[int, float]:
@@ -210,6 +202,7 @@ def run(output: Path, quick: bool) -> None:
     clients = {mode: app.test_client() for mode, app in apps.items()}
     cookie, _ = log_in(clients["on"]), log_in(clients["off"])
     client = redis.Redis.from_url(redis_url)
+    redis_server, postmaster = _servers(apps["off"], client)
     pages: dict[str, Any] = {}
     with (
         tempfile.TemporaryDirectory(prefix="bench-http-") as logs,  # gunicorn's logs, read on failure
@@ -225,7 +218,7 @@ def run(output: Path, quick: bool) -> None:
                 wrk(base + path, warmup, cookie)  # unmeasured: fills the cache
             for _ in range(rounds):
                 for mode, (base, master) in servers.items():
-                    processes = [master, *master.children(), *_servers(database_url, redis_url)]
+                    processes = [master, *master.children(), redis_server, postmaster, *postmaster.children()]
                     before, commands = _cpu(processes), _commands(client)
                     totals = wrk(base + path, seconds, cookie)
                     after = _cpu(processes)

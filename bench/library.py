@@ -91,16 +91,15 @@ class World:
                 GET: self._rows(User.id == GET_PK),
                 LISTING: self._rows(User.views == LIST_VIEWS),
             }
-            self.keys = {GET: self._keys(lambda: User.cache.get(GET_PK)), LISTING: self._keys(self._listing)}
+            self.keys = {
+                GET: self._keys(lambda: User.cache.get(GET_PK)),
+                LISTING: self._keys(lambda: User.cache.filter(views=LIST_VIEWS)),
+            }
         self.plain_session = Session(create_engine(setup.database_url))  # an engine the library never saw
 
     @staticmethod
     def _rows(*criteria: Any) -> list[dict[str, Any]]:
         return [dict(r) for r in db.session.execute(select(User.__table__).where(*criteria)).mappings()]
-
-    @staticmethod
-    def _listing() -> Any:
-        return User.cache.filter(views=LIST_VIEWS)
 
     @staticmethod
     def _keys(read: Op) -> list[str]:

@@ -87,12 +87,12 @@ def plot_scale(path: Path, times: dict[tuple[str, ...], float]) -> None:
             if kind == "plain" and i % 2:  # memory and Redis share a database: one plain line each
                 continue
             ms = [times[(setup, str(n), f"{kind} page + count")] / 1e3 for n in sizes]
-            name = setup.split(" + ")[0] if kind == "plain" else setup
+            name, color = (setup.split(" + ")[0], "black") if kind == "plain" else (setup, COLORS[i])
             ax.plot(
                 sizes,
                 ms,
                 style,
-                color=COLORS[i % len(COLORS)] if kind != "plain" else "black",
+                color=color,
                 label=f"{name} {kind}",
                 alpha=0.6 if kind == "plain" and i else 1,
             )
