@@ -52,10 +52,7 @@ def load_listing(views: int) -> list[Any]:
 
 def _region(setup: Setup, **arguments: Any) -> CacheRegion:
     """A region of a rival's own, on the same backend as the library's."""
-    config = setup.region()
-    return make_region(**arguments).configure(
-        config["backend"], expiration_time=EXPIRATION, arguments=config.get("arguments", {})
-    )
+    return make_region(**arguments).configure(**setup.region())
 
 
 class PlainReader:
