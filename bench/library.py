@@ -32,11 +32,12 @@ from dashboard.extensions import caching, db
 from dashboard.models import User
 
 from .counts import Counts, per_operation, recorded
-from .readers import ExampleReader, GistReader, LibraryReader, MemoizeReader, PlainReader
+from .readers import GET, LISTING, ExampleReader, GistReader, LibraryReader, MemoizeReader, PlainReader
 from .setups import Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
 
-GET, LISTING, UPDATE = "get by pk", "listing of 50", "update + commit"
+UPDATE = "update + commit"
 USERS, GET_PK, LIST_VIEWS = 1000, 4, 3  # views = id % 20: the listing of views 3 holds 50 users
+ARGS = {GET: GET_PK, LISTING: LIST_VIEWS}
 UPDATE_PK, UPDATE_VIEWS = USERS + 1, (100, 101)  # a row outside the listings read, toggled
 READERS = (PlainReader, LibraryReader, ExampleReader, GistReader, MemoizeReader)  # the baseline first
 VARIANTS = {GET: ("hit", "miss"), LISTING: ("warm", "cold")}
@@ -91,10 +92,8 @@ class World:
                 GET: self._rows(User.id == GET_PK),
                 LISTING: self._rows(User.views == LIST_VIEWS),
             }
-            self.keys = {
-                GET: self._keys(lambda: User.cache.get(GET_PK)),
-                LISTING: self._keys(lambda: User.cache.filter(views=LIST_VIEWS)),
-            }
+            library = self.readers[LibraryReader.name]
+            self.keys = {q: self._keys(functools.partial(library.read, q, arg)) for q, arg in ARGS.items()}
         self.plain_session = Session(create_engine(setup.database_url))  # an engine the library never saw
 
     @staticmethod
@@ -120,16 +119,10 @@ class World:
         if case.impl == MGET:
             client, keys = redis.Redis.from_url(self.setup.redis_url or ""), self.keys[case.group]
             return lambda: (client.mget(keys), _attach(rows)), expunge
-        reader = self.readers[case.impl]
-        read, forget = {
-            GET: (functools.partial(reader.get, GET_PK), functools.partial(reader.forget, GET_PK)),
-            LISTING: (
-                functools.partial(reader.listing, LIST_VIEWS),
-                functools.partial(reader.forget_listing, LIST_VIEWS),
-            ),
-        }[case.group]
+        reader, arg = self.readers[case.impl], ARGS[case.group]
+        read = functools.partial(reader.read, case.group, arg)
         if case.variant in ("miss", "cold"):
-            return read, lambda: (expunge(), forget())
+            return read, lambda: (expunge(), reader.forget(case.group, arg))
         return read, expunge
 
     def counts(self, case: Case) -> Counts:
