@@ -13,10 +13,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from . import http, slow_patterns
-from .library import SEPARATOR, World, plan
+from .library import World
 from .report import write_report
 from .setups import all_setups
 
@@ -28,15 +27,6 @@ def _pyperf(module: str, out: Path, quick: bool, *extra: str) -> None:
     (out / f"{module}.json").unlink(missing_ok=True)  # pyperf refuses to overwrite
     command = [sys.executable, "-m", f"bench.{module}", "-q", "-o", str(out / f"{module}.json"), *extra]
     subprocess.run(command + (QUICK if quick else []), check=True)
-
-
-def count_all() -> dict[str, Any]:
-    """Every library case's exact counts, by setup."""
-    counts = {}
-    for setup in all_setups():
-        world = World(setup)
-        counts[setup.label] = {f"{c.group}{SEPARATOR}{c.label}": vars(world.counts(c)) for c in plan(setup)}
-    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = ["--sizes", "1000,10000"] if args.quick else []
         _pyperf("scale", args.out, args.quick, "--sizes-out", str(args.out / "scale_values.json"), *sizes)
         print("== exact counts", file=sys.stderr)
-        (args.out / "counts.json").write_text(json.dumps(count_all(), indent=1))
+        counts = {setup.label: World(setup).counts() for setup in all_setups()}
+        (args.out / "counts.json").write_text(json.dumps(counts, indent=1))
     if args.no_http:
         notes.append("the HTTP part: --no-http")
     elif shutil.which("wrk") is None:

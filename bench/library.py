@@ -18,7 +18,7 @@ the warm read fetched, plus that.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,9 +31,9 @@ from sqlalchemy.orm.attributes import instance_state
 from dashboard.extensions import caching, db
 from dashboard.models import User
 
-from .counts import Counts, per_operation, recorded
+from .counts import per_operation, recorded
 from .readers import GET, LISTING, ExampleReader, GistReader, LibraryReader, MemoizeReader, PlainReader
-from .setups import Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
+from .setups import Op, Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
 
 UPDATE = "update + commit"
 USERS, GET_PK, LIST_VIEWS = 1000, 4, 3  # views = id % 20: the listing of views 3 holds 50 users
@@ -43,8 +43,6 @@ READERS = (PlainReader, LibraryReader, ExampleReader, GistReader, MemoizeReader)
 VARIANTS = {GET: ("hit", "miss"), LISTING: ("warm", "cold")}
 ATTACH, MGET = "floor: attach", "floor: Redis MGET + attach"
 SEPARATOR = " | "
-
-Op = Callable[[], Any]
 
 
 @dataclass(frozen=True)
@@ -125,13 +123,17 @@ class World:
             return read, lambda: (expunge(), reader.forget(case.group, arg))
         return read, expunge
 
-    def counts(self, case: Case) -> Counts:
-        """The case's exact counts, with the library's region counted."""
-        op, reset = self.callables(case)
-        plain_update = case.group == UPDATE and case.impl == PlainReader.name
-        with self.app.app_context():
-            engine = self.plain_session.get_bind() if plain_update else db.engine
-            return per_operation(op, engine, [caching.regions["default"]], reset)
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Every case's exact counts, by group and label, the library's region counted."""
+        counts = {}
+        for case in plan(self.setup):
+            plain_update = case.group == UPDATE and case.impl == PlainReader.name
+            with self.app.app_context():
+                engine = self.plain_session.get_bind() if plain_update else db.engine
+                op, reset = self.callables(case)
+                found = per_operation(op, engine, [caching.regions["default"]], reset)
+            counts[f"{case.group}{SEPARATOR}{case.label}"] = vars(found)
+        return counts
 
 
 def _attach(rows: list[dict[str, Any]]) -> list[Any]:
@@ -181,10 +183,7 @@ def world(setup: Setup) -> World:
 def _timed(loops: int, setup: Setup, case: Case) -> float:
     """Seconds spent in the operation over ``loops`` loops, the resets left out."""
     built = world(setup)
-    with built.app.app_context():
-        seconds = loop_seconds(loops, *built.callables(case))
-        db.session.rollback()
-    return seconds
+    return loop_seconds(loops, built.app, *built.callables(case))
 
 
 def main() -> None:

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pyperf
 from sqlalchemy import func, select
@@ -27,14 +25,14 @@ from dashboard.models import User
 
 from .counts import recorded
 from .library import SEPARATOR
-from .setups import Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
+from .setups import Op, Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 PAGE = 20
 OPERATIONS = ("plain page + count", "warm page + count", "cold page + count")
 
 
-def operations(size: int) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
+def operations(size: int) -> dict[str, tuple[Op, Op]]:
     """Each operation and its untimed reset, on the current app's table of ``size`` rows."""
     middle, session = size // 2, db.session
 
@@ -56,8 +54,7 @@ def operations(size: int) -> dict[str, tuple[Callable[[], Any], Callable[[], Any
 
 
 def _timed(loops: int, setup: Setup, size: int, name: str) -> float:
-    with make_app(setup).app_context():
-        return loop_seconds(loops, *operations(size)[name])
+    return loop_seconds(loops, make_app(setup), *operations(size)[name])
 
 
 def largest_value(setup: Setup, size: int) -> int:

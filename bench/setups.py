@@ -25,6 +25,7 @@ from dashboard.models import User
 
 EXPIRATION = 3600
 SQLITE_FILE = Path(tempfile.gettempdir()) / "caching-bench.db"  # shared by pyperf's worker processes
+Op = Callable[[], Any]  # an operation, or its reset
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,15 @@ def grow_users(rows: int, batch: int = 20_000) -> None:
     db.session.remove()
 
 
-def loop_seconds(loops: int, operation: Callable[[], Any], reset: Callable[[], Any]) -> float:
-    """What pyperf's ``bench_time_func`` wants: seconds in ``operation`` over ``loops``, resets left out."""
+def loop_seconds(loops: int, app: Flask, operation: Op, reset: Op) -> float:
+    """What pyperf's ``bench_time_func`` wants: seconds in ``operation`` over ``loops``, resets left out;
+    in ``app``'s context, its session's transaction rolled back after."""
     total = 0.0
-    for _ in range(loops):
-        reset()
-        start = time.perf_counter()
-        operation()
-        total += time.perf_counter() - start
+    with app.app_context():
+        for _ in range(loops):
+            reset()
+            start = time.perf_counter()
+            operation()
+            total += time.perf_counter() - start
+        db.session.rollback()
     return total
