@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,7 +108,7 @@ def gunicorn(env: dict[str, str], log: Path, workers: int = WORKERS) -> Iterator
     try:
         master = psutil.Process(process.pid)
         for _ in range(150):
-            if len(master.children()) == workers and _status(f"{base}/admin/login") == 200:
+            if len(master.children()) == workers and _answers(f"{base}/admin/login"):
                 break
             time.sleep(0.2)
         else:
@@ -120,19 +119,14 @@ def gunicorn(env: dict[str, str], log: Path, workers: int = WORKERS) -> Iterator
         process.wait(timeout=30)
 
 
-def _status(url: str, cookie: str = "") -> int:
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any) -> None:
-            return None
-
+def _answers(url: str, cookie: str = "") -> bool:
+    """Whether a GET of ``url`` answers 200 itself, not through a redirect (to the login page, say)."""
     request = urllib.request.Request(url, headers={"Cookie": cookie})
     try:
-        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return 0
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status == 200 and response.url == url
+    except OSError:  # no answer, or an HTTP error
+        return False
 
 
 def log_in(client: FlaskClient) -> str:
@@ -213,7 +207,7 @@ def run(output: Path, quick: bool) -> None:
         for path in PAGES:
             runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in servers}
             for mode, (base, _) in servers.items():
-                if _status(base + path, cookie) != 200:
+                if not _answers(base + path, cookie):
                     raise RuntimeError(f"{path} ({mode}) does not answer 200")
                 wrk(base + path, warmup, cookie)  # unmeasured: fills the cache
             for _ in range(rounds):
