@@ -125,7 +125,7 @@ class World:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Every case's exact counts, by group and label, the library's region counted."""
-        counts = {}
+        counts: dict[str, dict[str, int]] = {}
         for case in plan(self.setup):
             plain_update = case.group == UPDATE and case.impl == PlainReader.name
             with self.app.app_context():

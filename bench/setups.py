@@ -104,7 +104,7 @@ def grow_users(rows: int, batch: int = 20_000) -> None:
 
 def loop_seconds(loops: int, app: Flask, operation: Op, reset: Op) -> float:
     """What pyperf's ``bench_time_func`` wants: seconds in ``operation`` over ``loops``, resets left out;
-    in ``app``'s context, its session's transaction rolled back after."""
+    in ``app``'s context, rolled back after so that no transaction stays open into the next benchmark."""
     total = 0.0
     with app.app_context():
         for _ in range(loops):
