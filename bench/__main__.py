@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-from .counts import keys_flushed
-from .library import SEPARATOR, UPDATE, World, plan
+from . import http, slow_patterns
+from .library import World
 from .report import write_report
-from .setups import available
+from .setups import all_setups
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
 QUICK = ["--in-process", "--fast", "-n", "2", "--min-time", "0.02"]  # pyperf: one process, few values
@@ -31,21 +29,6 @@ def _pyperf(module: str, out: Path, quick: bool, *extra: str) -> None:
     subprocess.run(command + (QUICK if quick else []), check=True)
 
 
-def count_all() -> dict[str, Any]:
-    """Every library case's exact counts per setup, and the keys an update of one User flushes."""
-    counts: dict[str, Any] = {}
-    for setup in available()[0]:
-        world = World(setup)
-        cases = {SEPARATOR.join((c.group, c.label)): world.counts(c) for c in plan(setup)}
-        counts[setup.label] = {name: vars(c) for name, c in cases.items()}
-        (update,) = [c for c in plan(setup) if c.group == UPDATE and c.impl == "caching"]
-        op, load = world.callables(update)
-        with world.app.app_context():
-            load()
-            counts[setup.label]["keys flushed"] = len(keys_flushed(op))
-    return counts
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -55,9 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     parts = parser.add_mutually_exclusive_group()
     parts.add_argument("--no-http", action="store_true", help="the library only")
     parts.add_argument("--http-only", action="store_true", help="the HTTP load test only")
+    parts.add_argument(
+        "--slow-patterns", action="store_true", help="the hostile-pattern load test alone (slow_patterns.md)"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    notes = available()[1]
+    if args.slow_patterns:
+        return slow_patterns.main(args.out)
+    notes = []
     if not args.http_only:
         print("== library (pyperf)", file=sys.stderr)
         _pyperf("library", args.out, args.quick)
@@ -65,16 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         sizes = ["--sizes", "1000,10000"] if args.quick else []
         _pyperf("scale", args.out, args.quick, "--sizes-out", str(args.out / "scale_values.json"), *sizes)
         print("== exact counts", file=sys.stderr)
-        (args.out / "counts.json").write_text(json.dumps(count_all(), indent=1))
-    servers = os.environ.get("CACHE_TEST_DATABASE_URL") and os.environ.get("CACHE_TEST_REDIS_URL")
+        counts = {setup.label: World(setup).counts() for setup in all_setups()}
+        (args.out / "counts.json").write_text(json.dumps(counts, indent=1))
     if args.no_http:
         notes.append("the HTTP part: --no-http")
-    elif not servers or shutil.which("wrk") is None:
-        notes.append("the HTTP part: it needs PostgreSQL, Redis and wrk")
+    elif shutil.which("wrk") is None:
+        notes.append("the HTTP part: wrk is not installed")
     else:
         print("== HTTP (gunicorn + wrk)", file=sys.stderr)
-        http = [sys.executable, "-m", "bench.http", "-o", str(args.out / "http.json")]
-        subprocess.run(http + (["--quick"] if args.quick else []), check=True)
+        http.run(args.out / "http.json", args.quick)
     write_report(args.out, args.quick, notes)
     print(f"done: {args.out / 'report.md'}", file=sys.stderr)
     return 0

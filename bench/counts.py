@@ -7,7 +7,9 @@ and the counts the report prints, so both read the same numbers:
 - backend calls: a ``caching.testing.CountingProxy`` wrapped around each
   region for the count, then taken off again;
 - Redis round trips: every request redis-py writes to a socket
-  (``send_packed_command``; a pipeline is one), whoever the client is.
+  (``send_packed_command``; a pipeline is one), whoever the client is;
+- keys flushed: the logical keys the commits announced in the
+  ``cache_invalidated`` signal.
 
 A count is the least over a few repeats: the library's stats are pushed to
 Redis in one pipeline every few seconds, an amortized trip that lands in
@@ -18,8 +20,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
+from unittest import mock
 
 from dogpile.cache.proxy import ProxyBackend
 from dogpile.cache.region import CacheRegion
@@ -38,15 +41,23 @@ class Counts:
     sql: int = 0
     calls: int = 0
     round_trips: int = 0
+    flushed: int = 0
+
+
+@contextlib.contextmanager
+def wrapped(region: CacheRegion, proxy: ProxyBackend) -> Iterator[Any]:
+    """``proxy`` around ``region``'s backend inside the block, taken off again after it."""
+    region.wrap(proxy)
+    try:
+        yield proxy
+    finally:
+        region.backend = proxy.proxied
 
 
 @contextlib.contextmanager
 def counting(engine: Engine, regions: Sequence[CacheRegion] = ()) -> Iterator[Counts]:
     """Count everything inside the block; the counts are complete when it ends."""
     counts = Counts()
-    proxies = [CountingProxy() for _ in regions]
-    for region, proxy in zip(regions, proxies):
-        region.wrap(proxy)
     original = AbstractConnection.send_packed_command
 
     def sent(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
@@ -56,16 +67,17 @@ def counting(engine: Engine, regions: Sequence[CacheRegion] = ()) -> Iterator[Co
     def statement(*args: Any) -> None:
         counts.sql += 1
 
-    AbstractConnection.send_packed_command = sent  # type: ignore[method-assign]
-    event.listen(engine, "before_cursor_execute", statement)
-    try:
+    def flushed(sender: Any, **change: Any) -> None:
+        counts.flushed += len(change["keys"])
+
+    with contextlib.ExitStack() as stack:
+        proxies = [stack.enter_context(wrapped(region, CountingProxy())) for region in regions]
+        stack.enter_context(mock.patch.object(AbstractConnection, "send_packed_command", sent))
+        stack.enter_context(cache_invalidated.connected_to(flushed))
+        event.listen(engine, "before_cursor_execute", statement)
+        stack.callback(event.remove, engine, "before_cursor_execute", statement)
         yield counts
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
-        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
-        for region, proxy in zip(regions, proxies):
-            region.backend = proxy.proxied
-        counts.calls = sum(proxy.total() for proxy in proxies)
+    counts.calls = sum(proxy.total() for proxy in proxies)
 
 
 def per_operation(
@@ -82,7 +94,7 @@ def per_operation(
         with counting(engine, regions) as counts:
             operation()
         seen.append(counts)
-    return Counts(*(min(getattr(c, field) for c in seen) for field in ("sql", "calls", "round_trips")))
+    return Counts(*(min(getattr(c, field.name) for c in seen) for field in fields(Counts)))
 
 
 def warm_view(client: Any, path: str, engine: Engine, regions: Sequence[CacheRegion]) -> Counts:
@@ -96,18 +108,6 @@ def warm_view(client: Any, path: str, engine: Engine, regions: Sequence[CacheReg
             raise RuntimeError(f"{path} answered HTTP {response.status_code}, not 200")
 
     return per_operation(view, engine, regions)
-
-
-def keys_flushed(operation: Callable[[], Any]) -> list[str]:
-    """The logical keys the commits of ``operation`` flushed, from the ``cache_invalidated`` signal."""
-    flushed: list[str] = []
-
-    def record(sender: Any, **change: Any) -> None:
-        flushed.extend(change["keys"])
-
-    with cache_invalidated.connected_to(record):
-        operation()
-    return flushed
 
 
 class Recorder(ProxyBackend):
@@ -129,10 +129,6 @@ class Recorder(ProxyBackend):
 
 def recorded(region: CacheRegion, operation: Callable[[], Any]) -> Recorder:
     """What ``operation`` read from and wrote to ``region``'s backend."""
-    recorder = Recorder()
-    region.wrap(recorder)
-    try:
+    with wrapped(region, Recorder()) as recorder:
         operation()
-    finally:
-        region.backend = recorder.proxied
     return recorder

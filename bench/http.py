@@ -1,6 +1,6 @@
 """The dashboard under gunicorn and wrk: requests/s, CPU per request, and a modelled latency.
 
-    python -m bench.http -o http.json [--quick]     # needs the servers bench/run starts, and wrk
+    python -m bench --http-only [--quick]     # needs the servers bench/run starts, and wrk
 
 Two ``gunicorn -w 4 dashboard:create_app()`` serve the same seeded
 PostgreSQL database, one with the cache on Redis and one with
@@ -22,28 +22,29 @@ SQL statements x database round trip + cache calls x Redis round trip.
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import json
 import os
 import random
 import re
-import resource
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import psutil
 import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from dashboard import create_app
 from dashboard.auth import create_admin
@@ -69,16 +70,22 @@ PAGES = {  # path: what it reads
 ROUND_TRIPS_MS = (0.2, 0.5, 1.0)
 
 
-def _config(database_url: str, redis_url: str, cache: bool = True) -> dict[str, Any]:
+def environment(database_url: str, redis_url: str, cache: bool = True) -> dict[str, str]:
+    """The dashboard's settings as gunicorn's workers read them, from the environment (its config.py)."""
     return {"DATABASE_URL": database_url, "CACHE_REDIS_URL": redis_url, "SECRET_KEY": SECRET_KEY,
             "CACHE_ENABLED": "1" if cache else "0", "DEMO_PUBLIC": "1"}  # fmt: skip
+
+
+def site(database_url: str, redis_url: str, cache: bool = True) -> Flask:
+    """The app gunicorn serves, in this process: built from the same environment, which is then restored."""
+    with mock.patch.dict(os.environ, environment(database_url, redis_url, cache)):
+        return create_app()
 
 
 def seed(database_url: str, redis_url: str) -> None:
     """Fresh tables with USERS demo users (a fixed random seed: the same pages every run) and the admin."""
     random.seed(0)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY})
-    with app.app_context():
+    with site(database_url, redis_url).app_context():
         db.drop_all()
         db.create_all()
         seed_users(USERS)
@@ -101,7 +108,7 @@ def gunicorn(env: dict[str, str], log: Path, workers: int = WORKERS) -> Iterator
     try:
         master = psutil.Process(process.pid)
         for _ in range(150):
-            if len(master.children()) == workers and _status(f"{base}/admin/login") == 200:
+            if len(master.children()) == workers and _answers(f"{base}/admin/login"):
                 break
             time.sleep(0.2)
         else:
@@ -112,33 +119,25 @@ def gunicorn(env: dict[str, str], log: Path, workers: int = WORKERS) -> Iterator
         process.wait(timeout=30)
 
 
-def _status(url: str, cookie: str = "") -> int:
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any) -> None:
-            return None
-
+def _answers(url: str, cookie: str = "") -> bool:
+    """Whether a GET of ``url`` answers 200 itself, not through a redirect (to the login page, say)."""
     request = urllib.request.Request(url, headers={"Cookie": cookie})
     try:
-        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return 0
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status == 200 and response.url == url
+    except OSError:  # no answer, or an HTTP error
+        return False
 
 
-def log_in(client: Any) -> None:
-    """Log the test client in through the form, CSRF token included."""
+def log_in(client: FlaskClient) -> str:
+    """Log the test client in through the form, CSRF token included; its session cookie, for wrk.
+
+    The cookie is valid on every server of the same database and secret.
+    """
     token = CSRF.search(client.get("/admin/login").get_data(as_text=True))
     form = {"username": ADMIN[0], "password": ADMIN[1], "csrf_token": token.group(1) if token else ""}
     if client.post("/admin/login", data=form).status_code != 302:
         raise RuntimeError("logging in failed")
-
-
-def session_cookie(database_url: str, redis_url: str) -> str:
-    """A signed-in session's cookie, valid on both servers (same database, same secret)."""
-    client = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY}).test_client()
-    log_in(client)
     cookie = client.get_cookie("session")
     assert cookie is not None
     return f"session={cookie.value}"
@@ -161,29 +160,21 @@ def wrk(url: str, seconds: int, cookie: str, connections: int = CONNECTIONS) -> 
     return wrk_summary(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
-def _servers(database_url: str, redis_url: str) -> list[psutil.Process]:
-    """PostgreSQL's postmaster and backends, and redis-server, found by the ports in their URLs."""
-    ports = {
-        str(p) for p in (urllib.parse.urlsplit(database_url).port, urllib.parse.urlsplit(redis_url).port)
-    }
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        line = " ".join(process.info["cmdline"] or [])
-        if ("postgres" in line and any(f"-p {p}" in line for p in ports)) or (
-            "redis-server" in line and any(line.endswith(f":{p}") for p in ports)
-        ):
-            found += [process, *process.children(recursive=True)]
-    return found
+def _servers(app: Flask, client: redis.Redis) -> tuple[psutil.Process, psutil.Process]:
+    """redis-server and PostgreSQL's postmaster (the backends are its children), by the pids they give."""
+    with app.app_context():
+        backend = db.session.scalar(text("SELECT pg_backend_pid()"))
+    return psutil.Process(client.info("server")["process_id"]), psutil.Process(backend).parent()
 
 
 def _cpu(processes: list[psutil.Process]) -> dict[int, float]:
-    seconds = {}
+    """CPU seconds so far by pid: ``processes``, and (as pid 0) this process's children that ended, wrk."""
+    own = psutil.Process().cpu_times()
+    seconds = {0: own.children_user + own.children_system}
     for process in processes:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             times = process.cpu_times()
             seconds[process.pid] = times.user + times.system
-        except psutil.NoSuchProcess:
-            continue
     return seconds
 
 
@@ -191,98 +182,67 @@ def _commands(client: redis.Redis) -> int:
     return sum(v["calls"] for k, v in client.info("commandstats").items() if k != "cmdstat_info")
 
 
-def measure(database_url: str, redis_url: str, quick: bool, workdir: Path) -> dict[str, Any]:
-    """Every page in both modes: wrk's rounds, CPU and Redis commands per request, exact counts."""
+def run(output: Path, quick: bool) -> None:
+    """Every page in both modes, on the servers bench/run starts, into ``output`` (JSON): wrk's rounds,
+    CPU and Redis commands per request, exact counts.
+
+    The exact counts come from an app of each mode in this process, logged in
+    once (the dashboard limits logins per minute); wrk sends the first one's cookie.
+    """
+    database_url, redis_url = os.environ["CACHE_TEST_DATABASE_URL"], os.environ["CACHE_TEST_REDIS_URL"]
     seconds, rounds, warmup = (2, 1, 1) if quick else (5, 3, 3)
     seed(database_url, redis_url)
-    cookie = session_cookie(database_url, redis_url)
-    counters = {mode: _counter(database_url, redis_url, mode == "on") for mode in ("on", "off")}
+    apps = {mode: site(database_url, redis_url, mode == "on") for mode in ("on", "off")}
+    clients = {mode: app.test_client() for mode, app in apps.items()}
+    cookie, _ = log_in(clients["on"]), log_in(clients["off"])
     client = redis.Redis.from_url(redis_url)
+    redis_server, postmaster = _servers(apps["off"], client)
     pages: dict[str, Any] = {}
     with (
-        gunicorn(_config(database_url, redis_url, True), workdir / "on.log") as on,
-        gunicorn(_config(database_url, redis_url, False), workdir / "off.log") as off,
+        tempfile.TemporaryDirectory(prefix="bench-http-") as logs,  # gunicorn's logs, read on failure
+        gunicorn(environment(database_url, redis_url, True), Path(logs, "on.log")) as on,
+        gunicorn(environment(database_url, redis_url, False), Path(logs, "off.log")) as off,
     ):
         servers = {"on": on, "off": off}
         for path in PAGES:
-            runs: dict[str, dict[str, Any]] = {
-                mode: {"rounds": [], "cpu_s": 0.0, "redis": 0} for mode in servers
-            }
+            runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in servers}
             for mode, (base, _) in servers.items():
-                if _status(base + path, cookie) != 200:
+                if not _answers(base + path, cookie):
                     raise RuntimeError(f"{path} ({mode}) does not answer 200")
                 wrk(base + path, warmup, cookie)  # unmeasured: fills the cache
             for _ in range(rounds):
                 for mode, (base, master) in servers.items():
-                    processes = [master, *master.children(), *_servers(database_url, redis_url)]
+                    processes = [master, *master.children(), redis_server, postmaster, *postmaster.children()]
                     before, commands = _cpu(processes), _commands(client)
-                    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-                    runs[mode]["rounds"].append(wrk(base + path, seconds, cookie))
-                    after, wrk_usage = _cpu(processes), resource.getrusage(resource.RUSAGE_CHILDREN)
-                    runs[mode]["cpu_s"] += sum(after[p] - before.get(p, after[p]) for p in after) + (
-                        wrk_usage.ru_utime + wrk_usage.ru_stime - children.ru_utime - children.ru_stime
-                    )
-                    runs[mode]["redis"] += _commands(client) - commands
-            for mode, run in runs.items():
-                run.update(_summary(run), **counters[mode](path))
-                print(
-                    f"  {path:<30} {mode:<3} {run['requests_per_s']:7.0f} req/s  {run['cpu_ms']:.2f} ms CPU"
-                )
-            pages[path] = runs
-    return {"cores": psutil.cpu_count(), "workers": WORKERS, "connections": CONNECTIONS, "users": USERS,
-            "seconds": seconds, "rounds": rounds, "pages": pages}  # fmt: skip
+                    totals = wrk(base + path, seconds, cookie)
+                    after = _cpu(processes)
+                    totals["cpu_s"] = sum(after[p] - before.get(p, after[p]) for p in after)
+                    runs[mode].append(totals | {"redis": _commands(client) - commands})
+            pages[path] = {}
+            for mode, results in runs.items():
+                with apps[mode].app_context():
+                    counts = warm_view(clients[mode], path, db.engine, [caching.regions["default"]])
+                r = pages[path][mode] = _summary(results) | {"sql": counts.sql, "calls": counts.calls}
+                print(f"  {path:<30} {mode:<3} {r['requests_per_s']:7.0f} req/s  {r['cpu_ms']:.2f} ms CPU")
+    result = {"cores": psutil.cpu_count(), "workers": WORKERS, "connections": CONNECTIONS, "users": USERS,
+              "seconds": seconds, "rounds": rounds, "pages": pages}  # fmt: skip
+    output.write_text(json.dumps(result, indent=1))
 
 
-def _summary(run: dict[str, Any]) -> dict[str, Any]:
-    rounds = run["rounds"]
+def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     requests = sum(r["requests"] for r in rounds)
     return {
+        "rounds": rounds,
         "requests": requests,
         "requests_per_s": statistics.median(r["requests"] / r["duration_us"] * 1e6 for r in rounds),
         "p50_ms": statistics.median(r["p50_us"] for r in rounds) / 1e3,
         "p99_ms": statistics.median(r["p99_us"] for r in rounds) / 1e3,
-        "errors": sum(r[k] for r in rounds for k in ("connect", "read", "write", "status", "timeout")),
-        "cpu_ms": run["cpu_s"] / requests * 1e3 if requests else 0.0,
-        "redis_per_request": run["redis"] / requests if requests else 0.0,
+        "errors": sum(r["errors"] for r in rounds),
+        "cpu_ms": sum(r["cpu_s"] for r in rounds) / requests * 1e3 if requests else 0.0,
+        "redis_per_request": sum(r["redis"] for r in rounds) / requests if requests else 0.0,
     }
-
-
-def _counter(database_url: str, redis_url: str, cache: bool) -> Callable[[str], dict[str, int]]:
-    """SQL statements and cache backend calls of one warm view of a page, counted in process.
-
-    One app and one login per mode: the dashboard limits logins per minute.
-    """
-    region = {"backend": "dogpile.cache.redis", "expiration_time": 300, "arguments": {"url": redis_url}}
-    config = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY, "CACHE_ENABLED": cache,
-              "DEMO_PUBLIC": True, "CACHE_REGIONS": {"default": region}}  # fmt: skip
-    app = create_app(config)
-    client = app.test_client()
-    log_in(client)
-
-    def count(path: str) -> dict[str, int]:
-        with app.app_context():
-            counts = warm_view(client, path, db.engine, [caching.regions["default"]])
-        return {"sql": counts.sql, "calls": counts.calls}
-
-    return count
 
 
 def modelled_ms(run: dict[str, Any], round_trip_ms: float) -> float:
     """A page's latency with PostgreSQL and Redis ``round_trip_ms`` away."""
     return run["cpu_ms"] + (run["sql"] + run["calls"]) * round_trip_ms
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__.split("\n\n")[0])
-    parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument("--quick", action="store_true", help="short runs: a smoke test, not a measurement")
-    args = parser.parse_args(argv)
-    database_url, redis_url = os.environ["CACHE_TEST_DATABASE_URL"], os.environ["CACHE_TEST_REDIS_URL"]
-    with tempfile.TemporaryDirectory(prefix="bench-http-") as logs:  # gunicorn's logs, to read on failure
-        result = measure(database_url, redis_url, args.quick, Path(logs))
-    args.output.write_text(json.dumps(result, indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,7 +18,7 @@ the warm read fetched, plus that.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,19 +31,18 @@ from sqlalchemy.orm.attributes import instance_state
 from dashboard.extensions import caching, db
 from dashboard.models import User
 
-from .counts import Counts, per_operation, recorded
-from .readers import ExampleReader, GistReader, LibraryReader, MemoizeReader, PlainReader, all_readers
-from .setups import Setup, available, empty_cache, grow_users, loop_seconds, make_app
+from .counts import per_operation, recorded
+from .readers import GET, LISTING, ExampleReader, GistReader, LibraryReader, MemoizeReader, PlainReader
+from .setups import Op, Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
 
-GET, LISTING, UPDATE = "get by pk", "listing of 50", "update + commit"
+UPDATE = "update + commit"
 USERS, GET_PK, LIST_VIEWS = 1000, 4, 3  # views = id % 20: the listing of views 3 holds 50 users
+ARGS = {GET: GET_PK, LISTING: LIST_VIEWS}
 UPDATE_PK, UPDATE_VIEWS = USERS + 1, (100, 101)  # a row outside the listings read, toggled
-READERS = (PlainReader, LibraryReader, ExampleReader, GistReader, MemoizeReader)
+READERS = (PlainReader, LibraryReader, ExampleReader, GistReader, MemoizeReader)  # the baseline first
 VARIANTS = {GET: ("hit", "miss"), LISTING: ("warm", "cold")}
 ATTACH, MGET = "floor: attach", "floor: Redis MGET + attach"
 SEPARATOR = " | "
-
-Op = Callable[[], Any]
 
 
 @dataclass(frozen=True)
@@ -86,21 +85,18 @@ class World:
         with self.app.app_context():
             empty_cache(setup)
             grow_users(USERS + 1)
-            self.readers = {r.name: r for r in all_readers(self.app, setup)}
+            self.readers = {r.name: r(self.app, setup) for r in READERS}
             self.rows = {
                 GET: self._rows(User.id == GET_PK),
                 LISTING: self._rows(User.views == LIST_VIEWS),
             }
-            self.keys = {GET: self._keys(lambda: User.cache.get(GET_PK)), LISTING: self._keys(self._listing)}
+            library = self.readers[LibraryReader.name]
+            self.keys = {q: self._keys(functools.partial(library.read, q, arg)) for q, arg in ARGS.items()}
         self.plain_session = Session(create_engine(setup.database_url))  # an engine the library never saw
 
     @staticmethod
     def _rows(*criteria: Any) -> list[dict[str, Any]]:
         return [dict(r) for r in db.session.execute(select(User.__table__).where(*criteria)).mappings()]
-
-    @staticmethod
-    def _listing() -> Any:
-        return User.cache.filter(views=LIST_VIEWS)
 
     @staticmethod
     def _keys(read: Op) -> list[str]:
@@ -121,25 +117,23 @@ class World:
         if case.impl == MGET:
             client, keys = redis.Redis.from_url(self.setup.redis_url or ""), self.keys[case.group]
             return lambda: (client.mget(keys), _attach(rows)), expunge
-        reader = self.readers[case.impl]
-        read, forget = {
-            GET: (functools.partial(reader.get, GET_PK), functools.partial(reader.forget, GET_PK)),
-            LISTING: (
-                functools.partial(reader.listing, LIST_VIEWS),
-                functools.partial(reader.forget_listing, LIST_VIEWS),
-            ),
-        }[case.group]
+        reader, arg = self.readers[case.impl], ARGS[case.group]
+        read = functools.partial(reader.read, case.group, arg)
         if case.variant in ("miss", "cold"):
-            return read, lambda: (expunge(), forget())
+            return read, lambda: (expunge(), reader.forget(case.group, arg))
         return read, expunge
 
-    def counts(self, case: Case) -> Counts:
-        """The case's exact counts, with the library's region counted."""
-        op, reset = self.callables(case)
-        plain_update = case.group == UPDATE and case.impl == PlainReader.name
-        with self.app.app_context():
-            engine = self.plain_session.get_bind() if plain_update else db.engine
-            return per_operation(op, engine, [caching.regions["default"]], reset)
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Every case's exact counts, by group and label, the library's region counted."""
+        counts: dict[str, dict[str, int]] = {}
+        for case in plan(self.setup):
+            plain_update = case.group == UPDATE and case.impl == PlainReader.name
+            with self.app.app_context():
+                engine = self.plain_session.get_bind() if plain_update else db.engine
+                op, reset = self.callables(case)
+                found = per_operation(op, engine, [caching.regions["default"]], reset)
+            counts[f"{case.group}{SEPARATOR}{case.label}"] = vars(found)
+        return counts
 
 
 def _attach(rows: list[dict[str, Any]]) -> list[Any]:
@@ -189,17 +183,14 @@ def world(setup: Setup) -> World:
 def _timed(loops: int, setup: Setup, case: Case) -> float:
     """Seconds spent in the operation over ``loops`` loops, the resets left out."""
     built = world(setup)
-    with built.app.app_context():
-        seconds = loop_seconds(loops, *built.callables(case))
-        db.session.rollback()
-    return seconds
+    return loop_seconds(loops, built.app, *built.callables(case))
 
 
 def main() -> None:
     runner = pyperf.Runner(processes=3, values=3, program_args=("-m", "bench.library"))
     runner.argparser.set_defaults(copy_env=True)  # the workers need the servers' URLs
     runner.metadata["description"] = "caching vs rivals and floors; see bench/library.py"
-    for setup in available()[0]:
+    for setup in all_setups():
         for case in plan(setup):
             runner.bench_time_func(case.name, _timed, setup, case)
 

@@ -7,6 +7,7 @@ zero, where bars compare by length.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,21 @@ matplotlib.use("Agg")  # no display: render to a file
 import matplotlib.pyplot as plt
 
 COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52")
+
+
+def _bars(
+    ax: Any, title: str, rows: list[str], series: dict[str, list[float | None]], colors: Sequence[str]
+) -> list[Any]:
+    """Grouped horizontal bars, a row per name in ``rows`` and a bar per series in it (None: no bar)."""
+    height, drawn = 0.8 / len(series), []
+    for i, ((name, values), color) in enumerate(zip(series.items(), colors)):
+        shown = [(row, value) for row, value in enumerate(values) if value is not None]
+        offsets = [row - 0.4 + height * (i + 0.5) for row, _ in shown]
+        drawn.append(ax.barh(offsets, [v for _, v in shown], height=height, color=color, label=name))
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
+    return drawn
 
 
 def plot_library(path: Path, times: dict[tuple[str, ...], float], http: dict[str, Any] | None) -> None:
@@ -34,51 +50,23 @@ def plot_library(path: Path, times: dict[tuple[str, ...], float], http: dict[str
         squeeze=False,
         gridspec_kw={"height_ratios": heights},
     )
-    bar = 0.8 / max(1, len(setups))
     for ax, group in zip(axes[:, 0], groups):
-        for i, setup in enumerate(setups):
-            rows = [
-                (row, times[(setup, group, label)])
-                for row, label in enumerate(labels[group])
-                if (setup, group, label) in times
-            ]
-            ax.barh(
-                [r - 0.4 + bar * (i + 0.5) for r, _ in rows],
-                [v for _, v in rows],
-                height=bar,
-                color=COLORS[i % len(COLORS)],
-                label=setup,
-            )
-        ax.set_yticks(range(len(labels[group])), labels[group], fontsize=8)
-        ax.invert_yaxis()
+        series = {s: [times.get((s, group, label)) for label in labels[group]] for s in setups}
+        _bars(ax, group, labels[group], series, COLORS)
         ax.set_xscale("log")
-        ax.set_title(group, loc="left", fontsize=10, fontweight="bold")
         ax.set_xlabel("median µs per operation (log scale): lower is faster", fontsize=8)
         ax.grid(axis="x", which="both", alpha=0.3)
     if groups:
         axes[0, 0].legend(fontsize=8, loc="lower right")
     if http:
-        ax = axes[-1, 0]
-        pages = list(http["pages"])
-        for i, (mode, color) in enumerate((("on", "#2a9d8f"), ("off", "#9e9e9e"))):
-            rates = [http["pages"][p][mode]["requests_per_s"] for p in pages]
-            bars = ax.barh(
-                [r - 0.2 + 0.4 * i for r in range(len(pages))],
-                rates,
-                height=0.4,
-                color=color,
-                label=f"caching {mode}",
-            )
-            ax.bar_label(bars, [f" {r:,.0f}/s" for r in rates], fontsize=7)
-        ax.set_yticks(range(len(pages)), pages, fontsize=8)
-        ax.invert_yaxis()
+        ax, pages = axes[-1, 0], list(http["pages"])
+        series = {
+            f"caching {m}": [http["pages"][p][m]["requests_per_s"] for p in pages] for m in ("on", "off")
+        }
+        title = f"HTTP: gunicorn {http['workers']} workers, {http['cores']} shared cores"
+        for bars in _bars(ax, title, pages, series, ("#2a9d8f", "#9e9e9e")):
+            ax.bar_label(bars, fmt=" {:,.0f}/s", fontsize=7)
         ax.margins(x=0.2)
-        ax.set_title(
-            f"HTTP: gunicorn {http['workers']} workers, {http['cores']} shared cores",
-            loc="left",
-            fontsize=10,
-            fontweight="bold",
-        )
         ax.set_xlabel("requests/s (wrk): higher is faster", fontsize=8)
         ax.legend(fontsize=8, loc="lower right")
     figure.suptitle("Model cache benchmarks", fontsize=12)
@@ -99,12 +87,12 @@ def plot_scale(path: Path, times: dict[tuple[str, ...], float]) -> None:
             if kind == "plain" and i % 2:  # memory and Redis share a database: one plain line each
                 continue
             ms = [times[(setup, str(n), f"{kind} page + count")] / 1e3 for n in sizes]
-            name = setup.split(" + ")[0] if kind == "plain" else setup
+            name, color = (setup.split(" + ")[0], "black") if kind == "plain" else (setup, COLORS[i])
             ax.plot(
                 sizes,
                 ms,
                 style,
-                color=COLORS[i % len(COLORS)] if kind != "plain" else "black",
+                color=color,
                 label=f"{name} {kind}",
                 alpha=0.6 if kind == "plain" and i else 1,
             )

@@ -1,10 +1,10 @@
 """The implementations compared on reads: this library, no cache, and three rivals.
 
-Every reader answers the same two questions, "user ``pk``" and "the users
-with ``views == v`` in primary key order", on ``db.session``, and can
-forget its cached answer so that the next read is a miss. The benchmarks
-are built from this interface alone, so every implementation is measured
-by the same code.
+Every reader answers the same two questions, ``GET`` ("user ``pk``") and
+``LISTING`` ("the users with ``views == v`` in primary key order"), on
+``db.session``, and can forget its cached answer so that the next read is a
+miss. The benchmarks are built from this interface alone, so every
+implementation is measured by the same code.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pickle
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,13 +34,12 @@ from dashboard.models import User
 
 from .setups import EXPIRATION, Setup
 
-
-def get_statement(pk: int) -> Select[Any]:
-    return select(User).where(User.id == pk)
-
-
-def listing_statement(views: int) -> Select[Any]:
-    return select(User).where(User.views == views).order_by(User.id)
+GET, LISTING = "get by pk", "listing of 50"  # the questions, named as the report groups them
+STATEMENTS: dict[str, Callable[[int], Select[Any]]] = {
+    GET: lambda pk: select(User).where(User.id == pk),
+    LISTING: lambda views: select(User).where(User.views == views).order_by(User.id),
+}
+KEYS = {GET: "user.id[{}]", LISTING: "user.views={}[all]"}  # the library's logical keys
 
 
 def load_user(pk: int) -> Any:
@@ -47,33 +47,33 @@ def load_user(pk: int) -> Any:
 
 
 def load_listing(views: int) -> list[Any]:
-    return list(db.session.scalars(listing_statement(views)))
+    return list(db.session.scalars(STATEMENTS[LISTING](views)))
+
+
+LOADS: dict[str, Callable[[int], Any]] = {GET: load_user, LISTING: load_listing}
 
 
 def _region(setup: Setup, **arguments: Any) -> CacheRegion:
     """A region of a rival's own, on the same backend as the library's."""
-    config = setup.region()
-    return make_region(**arguments).configure(
-        config["backend"], expiration_time=EXPIRATION, arguments=config.get("arguments", {})
-    )
+    return make_region(**arguments).configure(**setup.region())
 
 
 class PlainReader:
-    """No cache: ``db.session.get`` and a plain select, the baseline of every ratio."""
+    """No cache: ``db.session.get`` and a plain select, the baseline of every ratio.
+
+    Every reader is built from the app and the setup, whether it needs them or not.
+    """
 
     name = "no cache"
     caches = False
 
-    def get(self, pk: int) -> Any:
-        return load_user(pk)
+    def __init__(self, app: Flask, setup: Setup) -> None:
+        pass
 
-    def listing(self, views: int) -> list[Any]:
-        return load_listing(views)
+    def read(self, question: str, arg: int) -> Any:
+        return LOADS[question](arg)
 
-    def forget(self, pk: int) -> None:
-        return None
-
-    def forget_listing(self, views: int) -> None:
+    def forget(self, question: str, arg: int) -> None:
         return None
 
 
@@ -83,17 +83,12 @@ class LibraryReader(PlainReader):
     name = "caching"
     caches = True
 
-    def get(self, pk: int) -> Any:
-        return User.cache.get(pk)
+    def read(self, question: str, arg: int) -> Any:
+        return User.cache.get(arg) if question == GET else User.cache.filter(views=arg)
 
-    def listing(self, views: int) -> list[Any]:
-        return User.cache.filter(views=views)
-
-    def forget(self, pk: int) -> None:
-        User.cache.flush(f"user.id[{pk}]", f"gen:user.id[{pk}]")
-
-    def forget_listing(self, views: int) -> None:
-        User.cache.flush(f"user.views={views}[all]", f"gen:user.views={views}[all]")
+    def forget(self, question: str, arg: int) -> None:
+        key = KEYS[question].format(arg)
+        User.cache.flush(key, f"gen:{key}")
 
 
 class GistReader(PlainReader):
@@ -107,30 +102,22 @@ class GistReader(PlainReader):
     name = "gist (pickle + merge)"
     caches = True
 
-    def __init__(self, setup: Setup) -> None:
+    def __init__(self, app: Flask, setup: Setup) -> None:
         self.region = _region(setup, serializer=pickle.dumps, deserializer=pickle.loads)
 
-    def _read(self, key: str, load: Any) -> Any:
+    def read(self, question: str, arg: int) -> Any:
+        key = f"gist:{KEYS[question].format(arg)}"
         cached = self.region.get(key)
         if cached is NO_VALUE:
-            value = load()
+            value = LOADS[question](arg)
             self.region.set(key, value)
             return value
         if isinstance(cached, list):
             return [db.session.merge(obj, load=False) for obj in cached]
         return db.session.merge(cached, load=False)
 
-    def get(self, pk: int) -> Any:
-        return self._read(f"gist:user:{pk}", lambda: load_user(pk))
-
-    def listing(self, views: int) -> list[Any]:
-        return self._read(f"gist:user.views={views}", lambda: load_listing(views))
-
-    def forget(self, pk: int) -> None:
-        self.region.delete(f"gist:user:{pk}")
-
-    def forget_listing(self, views: int) -> None:
-        self.region.delete(f"gist:user.views={views}")
+    def forget(self, question: str, arg: int) -> None:
+        self.region.delete(f"gist:{KEYS[question].format(arg)}")
 
 
 class MemoizeReader(PlainReader):
@@ -152,20 +139,13 @@ class MemoizeReader(PlainReader):
             config.update(CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=10_000)
         self.cache = Cache()
         self.cache.init_app(app, config=config)
-        self._get = self.cache.memoize(timeout=EXPIRATION)(load_user)
-        self._listing = self.cache.memoize(timeout=EXPIRATION)(load_listing)
+        self.memoized = {q: self.cache.memoize(timeout=EXPIRATION)(load) for q, load in LOADS.items()}
 
-    def get(self, pk: int) -> Any:
-        return self._get(pk)
+    def read(self, question: str, arg: int) -> Any:
+        return self.memoized[question](arg)
 
-    def listing(self, views: int) -> list[Any]:
-        return self._listing(views)
-
-    def forget(self, pk: int) -> None:
-        self.cache.delete_memoized(self._get, pk)
-
-    def forget_listing(self, views: int) -> None:
-        self.cache.delete_memoized(self._listing, views)
+    def forget(self, question: str, arg: int) -> None:
+        self.cache.delete_memoized(self.memoized[question], arg)
 
 
 EXAMPLE = Path("examples", "dogpile_caching", "caching_query.py")
@@ -204,32 +184,16 @@ class ExampleReader(PlainReader):
     name = "SQLAlchemy example"
     caches = True
 
-    def __init__(self, setup: Setup) -> None:
+    def __init__(self, app: Flask, setup: Setup) -> None:
         example = example_module()
         md5 = lambda key: hashlib.md5(key.encode("ascii")).hexdigest()  # noqa: E731 - the example's mangler
         self.option = example.FromCache("default")
         self.orm_cache = example.ORMCache({"default": _region(setup, key_mangler=md5)})
         self.orm_cache.listen_on_session(db.session)
 
-    def get(self, pk: int) -> Any:
-        return db.session.execute(get_statement(pk).options(self.option)).scalar_one_or_none()
+    def read(self, question: str, arg: int) -> Any:
+        result = db.session.execute(STATEMENTS[question](arg).options(self.option)).scalars()
+        return result.one_or_none() if question == GET else list(result)
 
-    def listing(self, views: int) -> list[Any]:
-        return list(db.session.scalars(listing_statement(views).options(self.option)))
-
-    def forget(self, pk: int) -> None:
-        self.orm_cache.invalidate(get_statement(pk).options(self.option), {}, self.option)
-
-    def forget_listing(self, views: int) -> None:
-        self.orm_cache.invalidate(listing_statement(views).options(self.option), {}, self.option)
-
-
-def all_readers(app: Flask, setup: Setup) -> list[PlainReader]:
-    """Every reader, the baseline first."""
-    return [
-        PlainReader(),
-        LibraryReader(),
-        ExampleReader(setup),
-        GistReader(setup),
-        MemoizeReader(app, setup),
-    ]
+    def forget(self, question: str, arg: int) -> None:
+        self.orm_cache.invalidate(STATEMENTS[question](arg).options(self.option), {}, self.option)

@@ -12,7 +12,7 @@ import datetime
 import json
 import os
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -26,6 +26,7 @@ from .plot import plot_library, plot_scale
 
 PACKAGES = ("SQLAlchemy", "Flask-SQLAlchemy", "dogpile.cache", "redis", "psycopg", "Flask-Caching", "pyperf")
 X = "\u00d7"
+RATIO = "{:.2f}" + X
 HIT, WARM, ADDRESSES = "caching (hit)", "caching (warm)", "/demo/addresses/"
 Times = dict[tuple[str, ...], float]
 RATIOS: list[tuple[str, str, str, tuple[str, str], tuple[str, str], Callable[[float], bool]]] = [
@@ -51,10 +52,19 @@ class Target:
     measured: str
     met: bool | None
 
-    def row(self) -> str:
+    def cells(self) -> tuple[str, ...]:
         unmeasured = "— not measured" if self.measured == "—" else "reported"
         mark = {True: "✓", False: "✗ missed", None: unmeasured}[self.met]
-        return f"| {self.issue} | {self.text} | {self.measured} | {mark} |"
+        return self.issue, self.text, self.measured, mark
+
+
+def table(head: str, rows: Iterable[Iterable[Any]], left: int = 1) -> Iterator[str]:
+    """A Markdown table (``head``: the titles, between " | "), its first ``left`` columns aligned left
+    (names) and the others right (numbers)."""
+    columns = head.count(" | ") + 1
+    yield f"| {head} |"
+    yield "|" + " --- |" * left + " ---: |" * (columns - left)
+    yield from (f"| {' | '.join(map(str, row))} |" for row in rows)
 
 
 def medians(path: Path) -> Times:
@@ -69,19 +79,13 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _show(values: dict[str, Any], unit: str = "") -> str:
-    shown = (
-        f"{s.replace(' + ', '/')} {v:.2f}{unit}" if unit else f"{s.replace(' + ', '/')} {v}"
-        for s, v in values.items()
-    )
-    return ", ".join(shown) or "—"
-
-
-def _ratio_target(
-    issue: str, text: str, values: dict[str, float | None], met: Callable[[float], bool]
+def _target(
+    issue: str, text: str, values: dict[str, Any], met: Callable[[Any], bool] | None, form: str = "{}"
 ) -> Target:
+    """A target over the setups measured (None: not): met if each meets it; ``met`` None: reported."""
     measured = {s: v for s, v in values.items() if v is not None}
-    return Target(issue, text, _show(measured, X), all(map(met, measured.values())) if measured else None)
+    shown = ", ".join(f"{s.replace(' + ', '/')} {form.format(v)}" for s, v in measured.items())
+    return Target(issue, text, shown or "—", all(map(met, measured.values())) if met and measured else None)
 
 
 def _div(a: float | None, b: float | None) -> float | None:
@@ -94,24 +98,20 @@ def library_targets(times: Times, counts: dict[str, Any]) -> Iterator[Target]:
         values = {
             s: _div(times.get((s, *top)), times.get((s, *bottom))) for s in setups if s.endswith(suffix)
         }
-        yield _ratio_target(issue, text, values, met)
+        yield _target(issue, text, values, met, RATIO)
 
     def each(case: str, field: str, suffix: str = "") -> dict[str, int]:
         return {s: c[case][field] for s, c in counts.items() if case in c and s.endswith(suffix)}
 
-    def exact(issue: str, text: str, values: dict[str, int], wanted: int) -> Target:
-        return Target(issue, text, _show(values), set(values.values()) == {wanted} if values else None)
-
-    warm = f"{LISTING}{SEPARATOR}{WARM}"
-    yield exact("14", "warm listing of 50: 0 SQL", each(warm, "sql"), 0)
-    yield exact("14", "warm listing of 50: 1 backend call", each(warm, "calls"), 1)
-    yield exact("12", "Redis hit: 1 round trip", each(f"{GET}{SEPARATOR}{HIT}", "round_trips", "Redis"), 1)
-    saves = each(f"{UPDATE}{SEPARATOR}caching", "round_trips", "Redis")
-    yield exact("14", "save + commit: 1 round trip on Redis", saves, 1)
-    flushed = {s: c["keys flushed"] for s, c in counts.items() if "keys flushed" in c}
-    yield Target(
-        "14", "logical keys an update of one User flushes (each with its guard)", _show(flushed), None
+    warm, hit, save = (SEPARATOR.join(case) for case in ((LISTING, WARM), (GET, HIT), (UPDATE, "caching")))
+    yield _target("14", "warm listing of 50: 0 SQL", each(warm, "sql"), lambda n: n == 0)
+    yield _target("14", "warm listing of 50: 1 backend call", each(warm, "calls"), lambda n: n == 1)
+    yield _target("12", "Redis hit: 1 round trip", each(hit, "round_trips", "Redis"), lambda n: n == 1)
+    yield _target(
+        "14", "save + commit: 1 round trip on Redis", each(save, "round_trips", "Redis"), lambda n: n == 1
     )
+    text = "logical keys an update of one User flushes (each with its guard)"
+    yield _target("14", text, each(save, "flushed"), None)
 
 
 def scale_targets(times: Times, values: dict[str, int]) -> Iterator[Target]:
@@ -123,18 +123,12 @@ def scale_targets(times: Times, values: dict[str, int]) -> Iterator[Target]:
     def page(setup: str, size: int, kind: str) -> float | None:
         return times.get((setup, str(size), f"{kind} page + count"))
 
-    spread = {s: _div(page(s, sizes[-1], "warm"), page(s, sizes[0], "warm")) for s in setups}
+    warm = {s: _div(page(s, sizes[-1], "warm"), page(s, sizes[0], "warm")) for s in setups}
     text = f"warm page + count: {sizes[-1]:,} rows within 1.5{X} of {sizes[0]:,}"
-    yield _ratio_target(
-        "14", text, {s: max(r, 1 / r) if r else None for s, r in spread.items()}, lambda r: r <= 1.5
-    )
+    yield _target("14", text, {s: r and max(r, 1 / r) for s, r in warm.items()}, lambda r: r <= 1.5, RATIO)
     cold = {s: max(_div(page(s, n, "cold"), page(s, n, "plain")) or 0 for n in sizes) for s in setups}
-    yield _ratio_target(
-        "14",
-        f"cold page + count ≤ 2{X} the plain `LIMIT/OFFSET` + `COUNT` (worst size)",
-        cold,
-        lambda r: r <= 2,
-    )
+    text = f"cold page + count ≤ 2{X} the plain `LIMIT/OFFSET` + `COUNT` (worst size)"
+    yield _target("14", text, cold, lambda r: r <= 2, RATIO)
     largest = max(values.values(), default=0)
     yield Target(
         "14", "largest value a page stores < 64 KB", f"{largest:,} B", largest < 65_536 if largest else None
@@ -143,21 +137,18 @@ def scale_targets(times: Times, values: dict[str, int]) -> Iterator[Target]:
 
 def http_targets(http: dict[str, Any] | None) -> Iterator[Target]:
     if not http:
-        yield Target("12", "HTTP targets", "not measured (no PostgreSQL, Redis or wrk)", None)
+        yield Target("12", "HTTP targets", "not measured (--no-http, or no wrk)", None)
         return
     for path, runs in http["pages"].items():
         on, off = runs["on"], runs["off"]
+        cpu = f"{on['cpu_ms']:.2f} vs {off['cpu_ms']:.2f} ms"
         yield Target(
-            "12",
-            f"CPU per request with the cache ≤ without (`{path}`)",
-            f"{on['cpu_ms']:.2f} vs {off['cpu_ms']:.2f} ms",
-            on["cpu_ms"] <= off["cpu_ms"],
+            "12", f"CPU per request with the cache ≤ without (`{path}`)", cpu, on["cpu_ms"] <= off["cpu_ms"]
         )
+        calls = ", ≤ 3 cache calls" if path == ADDRESSES else ""
+        warm = on["sql"] == 0 and (path != ADDRESSES or on["calls"] <= 3)
         yield Target(
-            "12",
-            f"warm view: 0 SQL{', ≤ 3 cache calls' if path == ADDRESSES else ''} (`{path}`)",
-            f"{on['sql']} SQL, {on['calls']} calls",
-            on["sql"] == 0 and (path != ADDRESSES or on["calls"] <= 3),
+            "12", f"warm view: 0 SQL{calls} (`{path}`)", f"{on['sql']} SQL, {on['calls']} calls", warm
         )
     if runs := http["pages"].get(ADDRESSES):
         on, off = runs["on"]["requests_per_s"], runs["off"]["requests_per_s"]
@@ -206,37 +197,42 @@ def _results(times: Times, counts: dict[str, Any]) -> Iterator[str]:
         "statements / backend calls / Redis requests per operation."
     )
     for group in (GET, LISTING, UPDATE):
-        yield f"\n### {group}\n\n| | " + " | ".join(setups) + " |\n| --- |" + " ---: |" * len(setups)
-        for label in dict.fromkeys(key[2] for key in times if key[1] == group):
-            cells = []
-            for s in setups:
-                value, base = times.get((s, group, label)), times.get((s, group, "no cache"))
-                cell = "—" if value is None else f"{value:,.1f}"
-                if value is not None and base and label != "no cache":
-                    cell += f" ({value / base:.2f}{X})"
-                if c := counts.get(s, {}).get(f"{group}{SEPARATOR}{label}"):
-                    cell += f"<br>{c['sql']} / {c['calls']} / {c['round_trips']}"
-                cells.append(cell)
-            yield f"| {label} | " + " | ".join(cells) + " |"
+        labels = list(dict.fromkeys(key[2] for key in times if key[1] == group))
+        yield f"\n### {group}\n"
+        rows = ([label, *(_cell(times, counts, (s, group, label)) for s in setups)] for label in labels)
+        yield from table(" | ".join(["", *setups]), rows)
+
+
+def _cell(times: Times, counts: dict[str, Any], key: tuple[str, str, str]) -> str:
+    """Median µs, its ratio to the same setup's no-cache row, and below it the exact counts."""
+    (setup, group, label), value = key, times.get(key)
+    base = times.get((setup, group, "no cache"))
+    cell = "—" if value is None else f"{value:,.1f}"
+    if value is not None and base and label != "no cache":
+        cell += f" ({value / base:.2f}{X})"
+    if c := counts.get(setup, {}).get(f"{group}{SEPARATOR}{label}"):
+        cell += f"<br>{c['sql']} / {c['calls']} / {c['round_trips']}"
+    return cell
 
 
 def _scale(times: Times, values: dict[str, int]) -> Iterator[str]:
     yield "## Listings that scale\n\n![A page of 20 at offset n/2 and its count](listing_scale.png)\n"
     yield (
         "`filter(offset=n/2, limit=20)` + `count()` against the plain `LIMIT/OFFSET` + `COUNT`, median ms; "
-        "cold: the listing's guard flushed first, as a commit does; value: the largest value the page stored."
+        "cold: the listing's guard flushed first, as a commit does; value: the largest value the page "
+        "stored.\n"
     )
-    yield "\n| setup | rows | plain | warm | cold | warm ÷ plain | cold ÷ plain | value |"
-    yield "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    rows = []
     for setup, size in dict.fromkeys(key[:2] for key in times):
         plain, warm, cold = (
             times.get((setup, size, f"{k} page + count"), 0) / 1e3 for k in ("plain", "warm", "cold")
         )
         stored = values.get(f"{setup}{SEPARATOR}{size}", 0)
-        yield (
-            f"| {setup} | {int(size):,} | {plain:.3f} | {warm:.3f} | {cold:.3f} | {warm / plain:.2f}{X} | "
-            f"{cold / plain:.2f}{X} | {stored:,} B |"
+        ratios = (f"{value / plain:.2f}{X}" for value in (warm, cold))
+        rows.append(
+            [setup, f"{int(size):,}", *(f"{ms:.3f}" for ms in (plain, warm, cold)), *ratios, f"{stored:,} B"]
         )
+    yield from table("setup | rows | plain | warm | cold | warm ÷ plain | cold ÷ plain | value", rows)
 
 
 def _http(http: dict[str, Any]) -> Iterator[str]:
@@ -244,35 +240,30 @@ def _http(http: dict[str, Any]) -> Iterator[str]:
     yield (
         f"`gunicorn -w {http['workers']} dashboard:create_app()` on PostgreSQL, the cache on Redis or "
         f"`CACHE_ENABLED=0`, {http['users']} users; wrk with 1 thread and {http['connections']} connections, "
-        f"{http['rounds']} round(s) of {http['seconds']} s per mode, the modes in turns (median "
-        "round). CPU per "
-        f"request: what the workers, PostgreSQL, Redis and wrk spent together on the {http['cores']} shared "
-        "cores, so requests/s ≈ cores ÷ CPU per request. The wrk command line is in `bench/http.py`."
+        f"{http['rounds']} round(s) of {http['seconds']} s per mode, the modes in turns (median round). CPU "
+        f"per request: what the workers, PostgreSQL, Redis and wrk spent together on the {http['cores']} "
+        "shared cores, so requests/s ≈ cores ÷ CPU per request. The wrk command line is in `bench/http.py`.\n"
     )
-    yield "\n| page | reads | cache | requests/s | p50 ms | p99 ms | CPU ms/request | Redis commands/request"
-    yield "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
-    for path, runs in http["pages"].items():
-        for mode, r in runs.items():
-            yield (
-                f"| `{path}` | {PAGES.get(path, '')} | {mode} | {r['requests_per_s']:,.0f} | "
-                f"{r['p50_ms']:.1f} "
-                f"| {r['p99_ms']:.1f} | {r['cpu_ms']:.2f} | {r['redis_per_request']:.1f} |"
-            )
+    runs = [(path, mode, r) for path, modes in http["pages"].items() for mode, r in modes.items()]
+    head = "page | reads | cache | requests/s | p50 ms | p99 ms | CPU ms/request | Redis commands/request"
+    rows = (
+        [f"`{path}`", PAGES.get(path, ""), mode, f"{r['requests_per_s']:,.0f}", f"{r['p50_ms']:.1f}",
+         f"{r['p99_ms']:.1f}", f"{r['cpu_ms']:.2f}", f"{r['redis_per_request']:.1f}"]
+        for path, mode, r in runs
+    )  # fmt: skip
+    yield from table(head, rows, left=3)
     yield "\n### Modelled latency on a network\n"
     yield (
         "Loopback hides the network. Each page's warm view, counted exactly in process, modelled as CPU + "
-        f"(SQL statements + cache calls) {X} one round trip to PostgreSQL and Redis."
+        f"(SQL statements + cache calls) {X} one round trip to PostgreSQL and Redis.\n"
     )
-    yield (
-        "\n| page | cache | CPU ms | SQL | cache calls | "
-        + " | ".join(f"at {r:g} ms" for r in ROUND_TRIPS_MS)
-        + " |"
-    )
-    yield "| --- | --- | ---: | ---: | ---: |" + " ---: |" * len(ROUND_TRIPS_MS)
-    for path, runs in http["pages"].items():
-        for mode, r in runs.items():
-            modelled = " | ".join(f"{modelled_ms(r, rtt):.2f}" for rtt in ROUND_TRIPS_MS)
-            yield f"| `{path}` | {mode} | {r['cpu_ms']:.2f} | {r['sql']} | {r['calls']} | {modelled} |"
+    head = "page | cache | CPU ms | SQL | cache calls | " + " | ".join(f"at {t:g} ms" for t in ROUND_TRIPS_MS)
+    rows = (
+        [f"`{path}`", mode, f"{r['cpu_ms']:.2f}", r["sql"], r["calls"],
+         *(f"{modelled_ms(r, rtt):.2f}" for rtt in ROUND_TRIPS_MS)]
+        for path, mode, r in runs
+    )  # fmt: skip
+    yield from table(head, rows, left=2)
 
 
 def _missed(targets: list[Target], http: dict[str, Any] | None) -> Iterator[str]:
@@ -298,25 +289,18 @@ def write_report(out: Path, quick: bool = False, notes: list[str] | None = None)
     counts, http = _load(out / "counts.json") or {}, _load(out / "http.json")
     values = _load(out / "scale_values.json") or {}
     targets = [*library_targets(times, counts), *scale_targets(scale, values), *http_targets(http)]
-    table = [
-        "## Targets (issues 12 and 14)\n",
-        "| issue | target | measured | met |",
-        "| --- | --- | --- | --- |",
-    ]
     parts = [
         *_header(out, quick, notes or []),
-        "",
-        *table,
-        *(t.row() for t in targets),
+        "\n## Targets (issues 12 and 14)\n",
+        *table("issue | target | measured | met", (t.cells() for t in targets), left=4),
         "",
         *_missed(targets, http),
         "",
         *_results(times, counts),
         "",
         *_scale(scale, values),
+        *(["", *_http(http)] if http else []),
     ]
-    if http:
-        parts += ["", *_http(http)]
     (out / "report.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
     plot_library(out / "benchmarks.png", times, http)
     plot_scale(out / "listing_scale.png", scale)

@@ -13,12 +13,9 @@ beside the timings (``--sizes-out``), exact.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pyperf
 from sqlalchemy import func, select
@@ -28,14 +25,14 @@ from dashboard.models import User
 
 from .counts import recorded
 from .library import SEPARATOR
-from .setups import Setup, available, empty_cache, grow_users, loop_seconds, make_app
+from .setups import Op, Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 PAGE = 20
 OPERATIONS = ("plain page + count", "warm page + count", "cold page + count")
 
 
-def operations(size: int) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
+def operations(size: int) -> dict[str, tuple[Op, Op]]:
     """Each operation and its untimed reset, on the current app's table of ``size`` rows."""
     middle, session = size // 2, db.session
 
@@ -56,19 +53,13 @@ def operations(size: int) -> dict[str, tuple[Callable[[], Any], Callable[[], Any
     )
 
 
-@functools.cache
-def _app(setup: Setup) -> Any:
-    return make_app(setup)
-
-
 def _timed(loops: int, setup: Setup, size: int, name: str) -> float:
-    with _app(setup).app_context():
-        return loop_seconds(loops, *operations(size)[name])
+    return loop_seconds(loops, make_app(setup), *operations(size)[name])
 
 
 def largest_value(setup: Setup, size: int) -> int:
     """Bytes of the largest value a cold page and its count store."""
-    with _app(setup).app_context():
+    with make_app(setup).app_context():
         op, reset = operations(size)["cold page + count"]
         reset()
         return max(recorded(caching.regions["default"], op).written.values(), default=0)
@@ -87,23 +78,22 @@ def main() -> None:
     args = runner.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     value_bytes: dict[str, int] = {}
-    setups = available()[0]
+    setups = all_setups()
     for database in dict.fromkeys(s.database for s in setups):
+        on_database = [s for s in setups if s.database == database]
         for size in sizes:
-            on_database = [s for s in setups if s.database == database]
-            if not args.worker:
-                with _app(on_database[0]).app_context():
+            if not args.worker:  # the manager grows the table and measures the values, exactly
+                with make_app(on_database[0]).app_context():
                     grow_users(size)
                 print(f"{database}: {size:,} rows", file=sys.stderr, flush=True)
             for setup in on_database:
                 if not args.worker:
                     empty_cache(setup)
+                    value_bytes[f"{setup.label}{SEPARATOR}{size}"] = largest_value(setup, size)
                 for name in OPERATIONS:
                     runner.bench_time_func(
-                        SEPARATOR.join((setup.label, f"{size}", name)), _timed, setup, size, name
+                        f"{setup.label}{SEPARATOR}{size}{SEPARATOR}{name}", _timed, setup, size, name
                     )
-                if not args.worker:
-                    value_bytes[f"{setup.label}{SEPARATOR}{size}"] = largest_value(setup, size)
     if args.sizes_out and not args.worker:
         args.sizes_out.write_text(json.dumps(value_bytes, indent=1))
 

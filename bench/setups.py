@@ -2,13 +2,12 @@
 
 The servers come from the variables ``.ci/services.sh`` exports
 (``CACHE_TEST_DATABASE_URL`` for PostgreSQL, ``CACHE_TEST_REDIS_URL``), so
-``bench/run`` and the CI start them the same way. A setup whose server is
-not configured is skipped, not failed: a laptop without PostgreSQL still
-gets the SQLite half of the report.
+``bench/run`` and the CI start them the same way.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import time
@@ -26,6 +25,7 @@ from dashboard.models import User
 
 EXPIRATION = 3600
 SQLITE_FILE = Path(tempfile.gettempdir()) / "caching-bench.db"  # shared by pyperf's worker processes
+Op = Callable[[], Any]  # an operation, or its reset
 
 
 @dataclass(frozen=True)
@@ -49,27 +49,21 @@ class Setup:
         return {"backend": "dogpile.cache.redis", "expiration_time": EXPIRATION, "arguments": arguments}
 
 
-def available() -> tuple[list[Setup], list[str]]:
-    """The setups this machine can run, and a note for each server missing."""
-    databases = [("SQLite", f"sqlite:///{SQLITE_FILE}")]
-    notes = []
-    if postgres := os.environ.get("CACHE_TEST_DATABASE_URL"):
-        databases.append(("PostgreSQL", postgres))
-    else:
-        notes.append("PostgreSQL: CACHE_TEST_DATABASE_URL is not set")
-    redis_url = os.environ.get("CACHE_TEST_REDIS_URL")
-    if not redis_url:
-        notes.append("Redis: CACHE_TEST_REDIS_URL is not set")
-    setups = []
-    for database, url in databases:
-        setups.append(Setup(database, "memory", url, None))
-        if redis_url:
-            setups.append(Setup(database, "Redis", url, redis_url))
-    return setups, notes
+def all_setups() -> list[Setup]:
+    """SQLite and PostgreSQL, each with memory and Redis: on the servers bench/run starts."""
+    redis_url = os.environ["CACHE_TEST_REDIS_URL"]
+    databases = {"SQLite": f"sqlite:///{SQLITE_FILE}", "PostgreSQL": os.environ["CACHE_TEST_DATABASE_URL"]}
+    return [
+        Setup(database, backend, url, cache)
+        for database, url in databases.items()
+        for backend, cache in (("memory", None), ("Redis", redis_url))
+    ]
 
 
+@functools.cache
 def make_app(setup: Setup) -> Flask:
-    """A bare app with the demo models and the library on one region, as an app sets it up."""
+    """A bare app with the demo models and the library on one region, as an app sets it up; one per
+    setup and process (pyperf's workers each build only the ones they time)."""
     app = Flask(f"bench-{setup.database}-{setup.backend}".lower())
     app.config.update(
         SQLALCHEMY_DATABASE_URI=setup.database_url,
@@ -108,12 +102,15 @@ def grow_users(rows: int, batch: int = 20_000) -> None:
     db.session.remove()
 
 
-def loop_seconds(loops: int, operation: Callable[[], Any], reset: Callable[[], Any]) -> float:
-    """What pyperf's ``bench_time_func`` wants: seconds in ``operation`` over ``loops``, resets left out."""
+def loop_seconds(loops: int, app: Flask, operation: Op, reset: Op) -> float:
+    """What pyperf's ``bench_time_func`` wants: seconds in ``operation`` over ``loops``, resets left out;
+    in ``app``'s context, rolled back after so that no transaction stays open into the next benchmark."""
     total = 0.0
-    for _ in range(loops):
-        reset()
-        start = time.perf_counter()
-        operation()
-        total += time.perf_counter() - start
+    with app.app_context():
+        for _ in range(loops):
+            reset()
+            start = time.perf_counter()
+            operation()
+            total += time.perf_counter() - start
+        db.session.rollback()
     return total
