@@ -194,8 +194,8 @@ def _results(times: Times, counts: dict[str, Any]) -> Iterator[str]:
     yield "## Results\n\n![Median time per operation, by setup](benchmarks.png)\n"
     yield (
         "Median µs per operation, in brackets the ratio to the same setup's no-cache row; below it, SQL "
-        "statements / backend calls / Redis requests per operation (backend calls go through dogpile's "
-        "API; a miss on Redis takes its lock, arms, saves and unlocks in two scripts, Redis requests only)."
+        "statements / backend calls / Redis requests per operation (backend calls are counted by a "
+        "proxy, which takes a miss through dogpile's API; without it a Redis miss is two scripts)."
     )
     for group in (GET, LISTING, UPDATE):
         labels = list(dict.fromkeys(key[2] for key in times if key[1] == group))

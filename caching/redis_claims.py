@@ -9,6 +9,10 @@ only if it got it, arms the guards it was given and reads the value and its
 guards again; :attr:`RELEASE` saves the values and releases the lock if it
 is still ours. The lock is dogpile's (same key, ``SET NX PX``), so a reader
 that did not get it waits on it through dogpile as before.
+
+The scripts skip the region's proxies, so a region the app wraps in proxies
+of its own (``wrap`` in its configuration, or ``region.wrap()`` later) misses
+through dogpile's API instead: its proxies see every read and write.
 """
 
 from __future__ import annotations

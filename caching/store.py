@@ -87,7 +87,8 @@ class Store:
         self.region = region
         self._on_bad_entry = on_bad_entry  # a hit ``use`` refused: not of the shape this cache writes
         self._on_load = on_load  # how long a miss's database load took: what a hit saves
-        self._claims = claims  # a miss in two requests on a single Redis server
+        self._claims = claims  # a miss in two requests on a single Redis server...
+        self._chain = region.backend  # ...while no proxy is wrapped around the region: it must see all
         self._on_save = on_save  # stored keys written around the proxies (by the claims)
         self._everything = everything  # a stored-key pattern matching the whole namespace
         self._local_locks = NameRegistry(lambda key: threading.Lock())
@@ -116,7 +117,7 @@ class Store:
             if (value := use(lookup.data)) is not MISS:
                 return value
             self._on_bad_entry()  # read as a miss: the load overwrites it
-        if self._claims is not None and lookup.tokens is not None:
+        if self._claims is not None and self.region.backend is self._chain and lookup.tokens is not None:
             claimed = self._read_claimed(key, guards, lookup.arming, load, use)
             if claimed.made:
                 return claimed.value

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bench.counts import per_operation, warm_view
+from bench.counts import per_operation, recorded, warm_view
 from bench.http import log_in, seed
 from dashboard import create_app
 from dashboard.extensions import caching as demo_caching
@@ -103,6 +103,18 @@ def test_a_save_and_commit_is_one_redis_request(redis_app):
     counts = _counts(save, lambda: loaded.__setitem__(slice(None), [db.session.get(User, 4)]))
 
     assert counts.round_trips == 1
+
+
+def test_a_proxy_wrapped_around_the_region_later_sees_what_a_miss_writes(redis_app):
+    """The two-script miss skips the proxies: once the app wraps one, misses go through dogpile."""
+    db.session.expunge_all()
+    User.cache.flush("gen:user.id[4]")
+
+    recorder = recorded(caching.regions["default"], lambda: User.cache.get(4))
+
+    guards = [key for key in recorder.written if ":gen:" in key]
+    entries = [key for key in recorder.written if ":gen:" not in key]
+    assert [key.endswith(":user.id[4]") for key in guards + entries] == [True, True]
 
 
 @pytest.fixture
