@@ -44,10 +44,11 @@ def attach_all(session: Session, info: ModelInfo, rows: Iterable[Mapping[str, An
     identity_key, new_instance = mapper.identity_key_from_primary_key, mapper.class_manager.new_instance
     load = mapper.class_manager.dispatch.load or None
     loaded_as_persistent = session.dispatch.loaded_as_persistent or None
-    keys, pk_indexes, hash_key = info.names, info.identity_indexes, session.hash_key
+    names, unloaded, hash_key = info.names, info.unloaded, session.hash_key
+    pk_names = [names[i] for i in info.identity_indexes]
     out = []
     for values in rows:
-        identity = identity_key([values[keys[i]] for i in pk_indexes])
+        identity = identity_key([values[name] for name in pk_names])
         existing = identity_map.get(identity)
         if existing is not None:
             refresh_expired(existing, values)
@@ -60,11 +61,11 @@ def attach_all(session: Session, info: ModelInfo, rows: Iterable[Mapping[str, An
         state.identity_token = identity[2]
         state.session_id = hash_key
         identity_map._add_unpresent(state, identity)
-        unloaded = info.unloaded
-        if len(values) < len(keys):
-            unloaded += tuple(k for k in keys if k not in values)
-        if unloaded:
-            state._expire_attributes(state.dict, unloaded)
+        expired = unloaded
+        if len(values) < len(names):
+            expired += tuple(k for k in names if k not in values)
+        if expired:
+            state._expire_attributes(state.dict, expired)
         if load is not None:
             load(state, None)
         if loaded_as_persistent is not None:

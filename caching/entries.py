@@ -21,12 +21,8 @@ def object_values(info: ModelInfo, data: Any) -> dict[str, Any] | None:
 
     (A cached "no such object" is ``None`` itself: callers test that first.)
     """
-    if type(data) is not list or len(data) != len(info.names):
-        return None
-    for i in info.identity_indexes:
-        if not _is_key_value(data[i]):
-            return None
-    return dict(zip(info.names, data))
+    found = rows(info, [data])
+    return None if found is None else found[0]
 
 
 def entity_values(info: ModelInfo, values: Any) -> bool:
@@ -37,15 +33,21 @@ def entity_values(info: ModelInfo, values: Any) -> bool:
 
 
 def rows(info: ModelInfo, data: Any) -> list[dict[str, Any]] | None:
-    """A listing entry's rows, each as column values by name, or None if it is not one."""
+    """A listing entry's rows, each as column values by name, or None if it is not one.
+
+    One loop, no call per row: a warm listing of 50 checks 50 rows.
+    """
     if type(data) is not list:
         return None
+    names, width, identity = info.names, len(info.names), info.identity_indexes
     out = []
     for row in data:
-        values = object_values(info, row)
-        if values is None:
+        if type(row) is not list or len(row) != width:
             return None
-        out.append(values)
+        for i in identity:
+            if type(row[i]) in _NOT_KEYS:
+                return None
+        out.append(dict(zip(names, row)))
     return out
 
 

@@ -193,25 +193,34 @@ class Store:
                 self._call("unlock", mutex.release)  # fails if the lock expired meanwhile
 
     def fetch(self, requests: Sequence[tuple[str, Sequence[str]]]) -> list[Lookup]:
-        """Read keys and their guards in one backend call (:meth:`PlainRegion.get_payloads`)."""
-        guards = list(dict.fromkeys(g for _, gs in requests for g in gs))
+        """Read keys and their guards in one backend call (:meth:`PlainRegion.get_payloads`).
+
+        Every warm read comes here: a hit costs one pass over the values,
+        and fresh tokens are drawn only for guards that are missing.
+        """
+        if len(requests) == 1:  # a get, a listing: its own guards, no duplicates to drop
+            guards = list(requests[0][1])
+        else:
+            guards = list(dict.fromkeys(g for _, gs in requests for g in gs))
         reply = self._call("read", self.region.get_payloads, [key for key, _ in requests] + guards)
         if not reply.made:
-            return [Lookup(key, hit=False) for key, _ in requests]
+            return [Lookup(key, False) for key, _ in requests]
         values = reply.value
         current = dict(zip(guards, values[len(requests) :]))
         fresh: dict[str, int] = {}
         lookups = []
         for (key, key_guards), value in zip(requests, values):
-            arming = {}
-            tokens = []
-            for guard in key_guards:
-                token = current[guard]
-                if token is NO_VALUE:
-                    token = arming[guard] = fresh.setdefault(guard, secrets.randbits(63))
-                tokens.append(token)
-            hit = not arming and isinstance(value, list) and len(value) == 2 and value[0] == tokens
-            lookups.append(Lookup(key, hit, value[1] if hit else None, tokens, arming))
+            tokens = [current[guard] for guard in key_guards]
+            if NO_VALUE in tokens:  # a guard to arm: a miss, whatever is stored
+                arming = {}
+                for i, guard in enumerate(key_guards):
+                    if tokens[i] is NO_VALUE:
+                        tokens[i] = arming[guard] = fresh.setdefault(guard, secrets.randbits(63))
+                lookups.append(Lookup(key, False, None, tokens, arming))
+            elif isinstance(value, list) and len(value) == 2 and value[0] == tokens:
+                lookups.append(Lookup(key, True, value[1], tokens, {}))
+            else:
+                lookups.append(Lookup(key, False, None, tokens, {}))
         return lookups
 
     def arm(self, misses: Iterable[Lookup]) -> None:
