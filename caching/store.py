@@ -198,8 +198,8 @@ class Store:
         Every warm read comes here: a hit costs one pass over the values,
         and fresh tokens are drawn only for guards that are missing.
         """
-        if len(requests) == 1:  # a get, a listing: its own guards, no duplicates to drop
-            guards = list(requests[0][1])
+        if len(requests) == 1:  # a get, a listing: no other request's guards to merge
+            guards = list(dict.fromkeys(requests[0][1]))
         else:
             guards = list(dict.fromkeys(g for _, gs in requests for g in gs))
         reply = self._call("read", self.region.get_payloads, [key for key, _ in requests] + guards)
