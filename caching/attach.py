@@ -10,7 +10,8 @@ the tracked wrappers, so an in-place change is flushed. Attributes a query
 loads but the cache does not hold (``ModelInfo.unloaded``) and columns the
 entry lacks are expired: reading them loads them from the database.
 Relationships lazy-load as usual. (SQLAlchemy is pinned: the identity map
-call is the loader's own.)
+calls are the loader's own, and a listing looks objects up in the map's
+``_dict`` directly.)
 
 When the identity map already holds the object, that object is returned,
 with any expired column refreshed from the cached values and the ``refresh``
@@ -48,6 +49,7 @@ def attach_all(
     :func:`caching.entries.rows`), which fills the instance with no dict built.
     """
     identity_map = session.identity_map
+    states = identity_map._dict  # the identity map's own dict: its get() is a Python call per row
     mapper = info.mapper
     identity_key, new_instance = mapper.identity_key_from_primary_key, mapper.class_manager.new_instance
     load = mapper.class_manager.dispatch.load or None
@@ -59,7 +61,8 @@ def attach_all(
     for values in rows:
         whole = type(values) is list
         identity = identity_key([values[i] for i in pk_indexes] if whole else [values[k] for k in pk_names])
-        existing = identity_map.get(identity)
+        known = states.get(identity)
+        existing = None if known is None else known.obj()
         if existing is not None:
             refresh_expired(existing, dict(zip(names, values)) if whole else values)
             out.append(existing)
