@@ -10,7 +10,8 @@ the tracked wrappers, so an in-place change is flushed. Attributes a query
 loads but the cache does not hold (``ModelInfo.unloaded``) and columns the
 entry lacks are expired: reading them loads them from the database.
 Relationships lazy-load as usual. (SQLAlchemy is pinned: the identity map
-call is the loader's own.)
+calls are the loader's own, and a listing looks objects up in the map's
+``_dict`` directly.)
 
 When the identity map already holds the object, that object is returned,
 with any expired column refreshed from the cached values and the ``refresh``
@@ -32,39 +33,52 @@ from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from .mapping import ModelInfo
 
 
-def attach(session: Session, info: ModelInfo, values: Mapping[str, Any]) -> Any:
-    """The session's object for ``values``, added to the session if new."""
+def attach(session: Session, info: ModelInfo, values: Mapping[str, Any] | list[Any]) -> Any:
+    """The session's object for ``values`` (a row, as :func:`attach_all` takes), added to the
+    session if new."""
     return attach_all(session, info, (values,))[0]
 
 
-def attach_all(session: Session, info: ModelInfo, rows: Iterable[Mapping[str, Any]]) -> list[Any]:
-    """The session's objects for ``rows`` (column values by name), in order, each as :func:`attach`."""
+def attach_all(
+    session: Session, info: ModelInfo, rows: Iterable[Mapping[str, Any] | list[Any]]
+) -> list[Any]:
+    """The session's objects for ``rows``, in order, each as :func:`attach`.
+
+    A row is column values by name, or the list of all of them in
+    ``info.names`` order (a cached listing's row, checked by
+    :func:`caching.entries.rows`), which fills the instance with no dict built.
+    """
     identity_map = session.identity_map
+    states = identity_map._dict  # the identity map's own dict: its get() is a Python call per row
     mapper = info.mapper
     identity_key, new_instance = mapper.identity_key_from_primary_key, mapper.class_manager.new_instance
     load = mapper.class_manager.dispatch.load or None
     loaded_as_persistent = session.dispatch.loaded_as_persistent or None
-    keys, pk_indexes, hash_key = info.names, info.identity_indexes, session.hash_key
+    names, unloaded, hash_key = info.names, info.unloaded, session.hash_key
+    pk_indexes = info.identity_indexes
+    pk_names = [names[i] for i in pk_indexes]
     out = []
     for values in rows:
-        identity = identity_key([values[keys[i]] for i in pk_indexes])
-        existing = identity_map.get(identity)
+        whole = type(values) is list
+        identity = identity_key([values[i] for i in pk_indexes] if whole else [values[k] for k in pk_names])
+        known = states.get(identity)
+        existing = None if known is None else known.obj()
         if existing is not None:
-            refresh_expired(existing, values)
+            refresh_expired(existing, dict(zip(names, values)) if whole else values)
             out.append(existing)
             continue
         obj = new_instance()
         state = instance_state(obj)
-        state.dict.update(values)
+        state.dict.update(zip(names, values) if whole else values)
         state.key = identity
         state.identity_token = identity[2]
         state.session_id = hash_key
         identity_map._add_unpresent(state, identity)
-        unloaded = info.unloaded
-        if len(values) < len(keys):
-            unloaded += tuple(k for k in keys if k not in values)
-        if unloaded:
-            state._expire_attributes(state.dict, unloaded)
+        expired = unloaded
+        if not whole and len(values) < len(names):
+            expired += tuple(k for k in names if k not in values)
+        if expired:
+            state._expire_attributes(state.dict, expired)
         if load is not None:
             load(state, None)
         if loaded_as_persistent is not None:

@@ -16,17 +16,19 @@ from .mapping import ModelInfo
 _NOT_KEYS = frozenset({type(None), list, dict})  # what msgpack decodes that cannot name an object
 
 
-def object_values(info: ModelInfo, data: Any) -> dict[str, Any] | None:
-    """An object entry's column values by name, or None if it is not one.
+def object_row(info: ModelInfo, data: Any) -> list[Any] | None:
+    """An object entry's column values in ``info.names`` order, or None if it is not one.
 
     (A cached "no such object" is ``None`` itself: callers test that first.)
     """
-    if type(data) is not list or len(data) != len(info.names):
-        return None
-    for i in info.identity_indexes:
-        if not _is_key_value(data[i]):
-            return None
-    return dict(zip(info.names, data))
+    found = rows(info, [data])
+    return None if found is None else found[0]
+
+
+def object_values(info: ModelInfo, data: Any) -> dict[str, Any] | None:
+    """An object entry's column values by name, or None if it is not one."""
+    row = object_row(info, data)
+    return None if row is None else dict(zip(info.names, row))
 
 
 def entity_values(info: ModelInfo, values: Any) -> bool:
@@ -36,17 +38,20 @@ def entity_values(info: ModelInfo, values: Any) -> bool:
     return all(_is_key_value(values.get(info.names[i])) for i in info.identity_indexes)
 
 
-def rows(info: ModelInfo, data: Any) -> list[dict[str, Any]] | None:
-    """A listing entry's rows, each as column values by name, or None if it is not one."""
+def rows(info: ModelInfo, data: Any) -> list[list[Any]] | None:
+    """A listing entry's rows, each the list of all column values in ``info.names`` order
+    (what :func:`caching.attach.attach_all` takes without building a dict), or None if it
+    is not one. One loop, no call per row: a warm listing of 50 checks 50 rows."""
     if type(data) is not list:
         return None
-    out = []
+    width, identity = len(info.names), info.identity_indexes
     for row in data:
-        values = object_values(info, row)
-        if values is None:
+        if type(row) is not list or len(row) != width:
             return None
-        out.append(values)
-    return out
+        for i in identity:
+            if type(row[i]) in _NOT_KEYS:
+                return None
+    return data
 
 
 def _is_key_value(value: Any) -> bool:

@@ -74,14 +74,15 @@ class Cache:
         def use(data: Any) -> Any:
             if data is None:
                 return None
-            values = entries.object_values(info, data)
-            return MISS if values is None else attach(session, info, values)
+            row = entries.object_row(info, data)
+            return MISS if row is None else attach(session, info, row)
 
         def load() -> tuple[list[Any] | None, Any]:
             row = session.execute(select(*info.attributes).where(pk_attribute == pk)).first()
             if row is None:
                 return None, None
-            return list(row), attach(session, info, dict(zip(info.names, row)))
+            values = list(row)
+            return values, attach(session, info, values)
 
         key = info.object_key(pk)
         return state.region(self.label).store.read_through(key, [keys.guard_key(key)], load, use)
@@ -117,7 +118,7 @@ class Cache:
         stop = None if count is None else start + count
         key = keys.window_key(listing, start, stop, descending=order_by == "desc")
 
-        def attached(rows: list[dict[str, Any]]) -> list[Any]:
+        def attached(rows: list[list[Any]]) -> list[Any]:
             objects = attach_all(session, info, rows)
             remember(session, objects)  # a lazy load on one of them loads it on all
             return objects
@@ -132,7 +133,7 @@ class Cache:
             order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
             stmt = select(*info.attributes).filter_by(**criteria).order_by(order).offset(start).limit(count)
             rows = [list(row) for row in session.execute(stmt)]
-            return rows, attached([dict(zip(info.names, row)) for row in rows])
+            return rows, attached(rows)
 
         return state.region(self.label).store.read_through(key, [keys.guard_key(listing)], load, use)
 

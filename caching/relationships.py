@@ -352,7 +352,7 @@ class Batch:
         return {value: attached[c] for value, c in canonical.items()}
 
     def _rows(self, data: Any) -> Any:
-        """A hit's rows as column values by name, or ``MISS`` if the entry is not of our shape."""
+        """A hit's rows (as :func:`attach_all` takes them), or ``MISS`` if the entry is not of our shape."""
         if self.plan.kind != "object":
             found = entries.rows(self.target, data)
             return MISS if found is None else found

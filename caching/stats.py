@@ -116,7 +116,11 @@ class RegionStats:
         # region fields by name, and shape fields other than reads as ("m", table, kind, field)
         self._local: Counter[Any] = Counter()
         self._series: Counter[str] = Counter()
-        self._reads: dict[Shape, list[float]] = {}  # the hot path's: [hits, misses, read seconds]
+        # the hot path's, plain lists (a Counter's += costs a read three times more):
+        # [hits, misses, read seconds] per shape (the region's totals are their sums),
+        # and [hits, misses] of the current series bucket (folded into _series as it ends)
+        self._reads: dict[Shape, list[float]] = {}
+        self._in_bucket = [0, 0]
         self._latency = [0] * (len(LATENCY_BOUNDS) + 1)
 
     def _counts_here(self, take: bool) -> tuple[Counter[str], Counter[str]]:
@@ -127,15 +131,21 @@ class RegionStats:
             for field, value in (("hits", hits), ("misses", misses), ("read_s", seconds)):
                 if value:
                     counts[f"m{_SEP}{table}{_SEP}{kind}{_SEP}{field}"] += value
+            counts["hits"] += hits
+            counts["misses"] += misses
         counts.update({f"lat{_SEP}{i}": n for i, n in enumerate(self._latency) if n})
         series = Counter(self._series)
+        series.update({field: n for field, n in zip(self._bucket_fields, self._in_bucket) if n})
         if take:
             self._clear_counts()
         return counts, series
 
     def _bucket(self, now: float) -> tuple[str, str, str]:
-        """The series fields of the current ten-second bucket, named once per bucket."""
+        """The series fields of the current ten-second bucket, named once per bucket; when a
+        bucket ends, its reads go to the series. Hold the lock."""
         if now >= self._bucket_ends:
+            self._series.update({field: n for field, n in zip(self._bucket_fields, self._in_bucket) if n})
+            self._in_bucket = [0, 0]
             wall = time.time()
             bucket = int(wall) // BUCKET_SECONDS * BUCKET_SECONDS
             self._bucket_ends = now + (bucket + BUCKET_SECONDS - wall)
@@ -148,30 +158,20 @@ class RegionStats:
         if not results:
             return
         now = time.monotonic()
-        hits_field, misses_field, _ = self._bucket(now)
         share = seconds / len(results)
         latency = bisect_left(LATENCY_BOUNDS, seconds)
-        hits = 0
         with self._lock:
-            shapes = self._reads
+            if now >= self._bucket_ends:
+                self._bucket(now)
+            shapes, in_bucket = self._reads, self._in_bucket
             for shape, hit in results:
                 counts = shapes.get(shape)
                 if counts is None:
                     counts = shapes[shape] = [0, 0, 0.0]
-                if hit:
-                    counts[0] += 1
-                    hits += 1
-                else:
-                    counts[1] += 1
+                miss = 0 if hit else 1
+                counts[miss] += 1
                 counts[2] += share
-            misses = len(results) - hits
-            local, series = self._local, self._series
-            if hits:
-                local["hits"] += hits
-                series[hits_field] += hits
-            if misses:
-                local["misses"] += misses
-                series[misses_field] += misses
+                in_bucket[miss] += 1
             self._latency[latency] += 1
             due = self._client is not None and now - self._pushed_at >= PUSH_INTERVAL
         if due:
@@ -183,8 +183,9 @@ class RegionStats:
         counts = Counter(shapes)
         if not counts or _uncounted.get():
             return
-        invalidations_field = self._bucket(time.monotonic())[2]
+        now = time.monotonic()
         with self._lock:
+            invalidations_field = self._bucket(now)[2]
             for (table, kind), count in counts.items():
                 self._local["m", table, kind, field] += count
             if field == "invalidations":

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from dogpile.cache.api import NO_VALUE
 from dogpile.util import NameRegistry
@@ -47,8 +47,7 @@ RETRY_INTERVAL = 1.0
 UNDELIVERED_LIMIT = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):  # a tuple: made on every backend call
     """What became of a backend call: ``made`` is False when it failed or was not
     tried (the backend rests after an outage); ``value`` is what it returned."""
 
@@ -162,7 +161,7 @@ class Store:
         if not reply.made or reply.value is None:
             return NOT_MADE
         token, raw = reply.value
-        (lookup,) = self._lookups([(key, guards)], self.region.payloads(raw))
+        (lookup,) = self._lookups([(key, guards)], guards, self.region.payloads(raw))
         entries: dict[str, bytes] = {}
         try:
             if lookup.hit and (value := use(lookup.data)) is not MISS:
@@ -238,30 +237,37 @@ class Store:
                 self._call("unlock", mutex.release)  # fails if the lock expired meanwhile
 
     def fetch(self, requests: Sequence[tuple[str, Sequence[str]]]) -> list[Lookup]:
-        """Read keys and their guards in one backend call (:meth:`PlainRegion.get_payloads`)."""
-        guards = list(dict.fromkeys(g for _, gs in requests for g in gs))
+        """Read keys and their guards in one backend call (:meth:`PlainRegion.get_payloads`).
+
+        Every warm read comes here: a hit costs one pass over the values,
+        and fresh tokens are drawn only for guards that are missing.
+        """
+        guards = _guards(requests)
         reply = self._call("read", self.region.get_payloads, [key for key, _ in requests] + guards)
         if not reply.made:
-            return [Lookup(key, hit=False) for key, _ in requests]
-        return self._lookups(requests, reply.value)
+            return [Lookup(key, False) for key, _ in requests]
+        return self._lookups(requests, guards, reply.value)
 
     @staticmethod
-    def _lookups(requests: Sequence[tuple[str, Sequence[str]]], values: Sequence[Any]) -> list[Lookup]:
-        """Each request's :class:`Lookup`, from the payloads of its keys then of every guard."""
-        guards = list(dict.fromkeys(g for _, gs in requests for g in gs))
+    def _lookups(
+        requests: Sequence[tuple[str, Sequence[str]]], guards: list[str], values: Sequence[Any]
+    ) -> list[Lookup]:
+        """Each request's :class:`Lookup`, from the payloads of its keys then of ``guards``."""
         current = dict(zip(guards, values[len(requests) :]))
         fresh: dict[str, int] = {}
         lookups = []
         for (key, key_guards), value in zip(requests, values):
-            arming = {}
-            tokens = []
-            for guard in key_guards:
-                token = current[guard]
-                if token is NO_VALUE:
-                    token = arming[guard] = fresh.setdefault(guard, secrets.randbits(63))
-                tokens.append(token)
-            hit = not arming and isinstance(value, list) and len(value) == 2 and value[0] == tokens
-            lookups.append(Lookup(key, hit, value[1] if hit else None, tokens, arming))
+            tokens = [current[guard] for guard in key_guards]
+            if NO_VALUE in tokens:  # a guard to arm: a miss, whatever is stored
+                arming = {}
+                for i, guard in enumerate(key_guards):
+                    if tokens[i] is NO_VALUE:
+                        tokens[i] = arming[guard] = fresh.setdefault(guard, secrets.randbits(63))
+                lookups.append(Lookup(key, False, None, tokens, arming))
+            elif isinstance(value, list) and len(value) == 2 and value[0] == tokens:
+                lookups.append(Lookup(key, True, value[1], tokens, {}))
+            else:
+                lookups.append(Lookup(key, False, None, tokens, {}))
         return lookups
 
     def arm(self, misses: Iterable[Lookup]) -> None:
@@ -361,6 +367,13 @@ class Store:
             raise exc
         log.warning("cache region %r: %s skipped (%s: %s)", self.label, operation, type(exc).__name__, exc)
         return NOT_MADE
+
+
+def _guards(requests: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """Every request's guards, each once, in order."""
+    if len(requests) == 1:  # a get, a listing: no other request's guards to merge
+        return list(dict.fromkeys(requests[0][1]))
+    return list(dict.fromkeys(g for _, gs in requests for g in gs))
 
 
 def is_outage(exc: BaseException) -> bool:

@@ -1,5 +1,7 @@
 """Per-region stats counted by the ProxyBackend, shared through Redis."""
 
+import time
+
 import pytest
 
 from caching import stats as stats_module
@@ -50,6 +52,25 @@ def test_the_buckets_hold_the_hits_and_misses_of_each_ten_seconds(users):
     assert len(buckets) == stats_module.SERIES_BUCKETS
     assert (buckets[-1]["hits"], buckets[-1]["misses"]) == (1, 1)
     assert all(b["hits"] + b["misses"] == 0 for b in buckets[:-2])
+
+
+def test_reads_on_either_side_of_a_bucket_end_are_counted_in_their_own_buckets(users, monkeypatch):
+    wall, clock = time.time(), time.monotonic()  # frozen: both reads fall in one bucket
+    monkeypatch.setattr(time, "time", lambda: wall)
+    monkeypatch.setattr(time, "monotonic", lambda: clock)
+    User.cache.get(4)  # miss
+    fresh_session()
+    User.cache.get(4)  # hit
+    later = stats_module.BUCKET_SECONDS
+    monkeypatch.setattr(time, "time", lambda: wall + later)
+    monkeypatch.setattr(time, "monotonic", lambda: clock + later)
+    fresh_session()
+    User.cache.get(4)  # hit, in the next bucket
+    User.cache.get(5)  # miss
+
+    figures = snapshot()
+    assert [(b["hits"], b["misses"]) for b in figures["buckets"][-2:]] == [(1, 1), (1, 1)]
+    assert (figures["hits"], figures["misses"]) == (2, 2)
 
 
 def test_backend_errors_are_counted_and_reads_fall_back_to_the_database(users, monkeypatch, sql):
