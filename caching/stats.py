@@ -135,16 +135,20 @@ class RegionStats:
             counts["misses"] += misses
         counts.update({f"lat{_SEP}{i}": n for i, n in enumerate(self._latency) if n})
         series = Counter(self._series)
-        series.update({field: n for field, n in zip(self._bucket_fields, self._in_bucket) if n})
+        series.update(self._bucket_reads())
         if take:
             self._clear_counts()
         return counts, series
+
+    def _bucket_reads(self) -> dict[str, int]:
+        """The current bucket's hits and misses by series field, not yet in the series."""
+        return {field: n for field, n in zip(self._bucket_fields, self._in_bucket) if n}
 
     def _bucket(self, now: float) -> tuple[str, str, str]:
         """The series fields of the current ten-second bucket, named once per bucket; when a
         bucket ends, its reads go to the series. Hold the lock."""
         if now >= self._bucket_ends:
-            self._series.update({field: n for field, n in zip(self._bucket_fields, self._in_bucket) if n})
+            self._series.update(self._bucket_reads())
             self._in_bucket = [0, 0]
             wall = time.time()
             bucket = int(wall) // BUCKET_SECONDS * BUCKET_SECONDS

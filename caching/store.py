@@ -155,7 +155,7 @@ class Store:
         Not made when another loader holds the lock or the backend failed."""
         assert self._claims is not None
         mangle = self.region.key_mangler or (lambda name: name)
-        stored, guards = mangle(key), list(dict.fromkeys(guards))
+        stored, guards = mangle(key), _guards([(key, guards)])
         armed = self.region.stored(arming)
         reply = self._call("lock", self._claims.claim, stored, [mangle(g) for g in guards], armed)
         if not reply.made or reply.value is None:
