@@ -63,7 +63,7 @@ PAGES = {  # path: what it reads
     "/demo/": "every user, `User.cache.filter()`",
     "/demo/users/7/": "one user, `User.cache.get(7)`",
     "/demo/addresses/": "every user (`FromCache`; `selectinload` without the cache) and `user.addresses`",
-    "/admin/user/": "a page of 20, `User.cache.filter(offset, limit)` and `User.cache.count()`",
+    "/admin/user/": "a page of 20 and its count, `User.cache.window(offset, limit)`",
     "/admin/user/?search=a&sort=1": "a search sorted by email, and its count, `FromCache`",
     "/admin/user/edit/?id=7": "a user's form, its addresses and choices",
 }

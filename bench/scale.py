@@ -4,8 +4,9 @@
 
 For each database and cache backend and each table size: the plain query a
 page needs (``ORDER BY id LIMIT 20 OFFSET n/2`` and ``COUNT``), the same
-through the cache warm (``filter(offset=n/2, limit=20)`` + ``count()``) and
-cold (the listing's guard flushed first, as a commit does). The table grows
+through the cache warm (``window(n/2, 20)``, as the admin's list page
+reads it, and ``filter(offset=n/2, limit=20)`` + ``count()``) and cold (the
+listing's guard flushed first, as a commit does). The table grows
 in the pyperf manager process before each size's benchmarks; the workers
 only read it. The size of every value the cold page stores is recorded
 beside the timings (``--sizes-out``), exact.
@@ -29,7 +30,13 @@ from .setups import Op, Setup, all_setups, empty_cache, grow_users, loop_seconds
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 PAGE = 20
-OPERATIONS = ("plain page + count", "warm page + count", "cold page + count")
+OPERATIONS = (
+    "plain page + count",
+    "warm page + count",
+    "cold page + count",
+    "warm filter + count",
+    "cold filter + count",
+)
 
 
 def operations(size: int) -> dict[str, tuple[Op, Op]]:
@@ -40,7 +47,10 @@ def operations(size: int) -> dict[str, tuple[Op, Op]]:
         session.scalars(select(User).order_by(User.id).offset(middle).limit(PAGE)).all()
         session.scalar(select(func.count()).select_from(User))
 
-    def cached() -> None:
+    def window() -> None:
+        User.cache.window(middle, PAGE)
+
+    def filtered() -> None:
         User.cache.filter(offset=middle, limit=PAGE)
         User.cache.count()
 
@@ -48,9 +58,8 @@ def operations(size: int) -> dict[str, tuple[Op, Op]]:
         session.expunge_all()
         User.cache.flush("gen:user.id[all]")
 
-    return dict(
-        zip(OPERATIONS, ((plain, session.expunge_all), (cached, session.expunge_all), (cached, forget)))
-    )
+    warm_and_cold = [((read, session.expunge_all), (read, forget)) for read in (window, filtered)]
+    return dict(zip(OPERATIONS, ((plain, session.expunge_all), *warm_and_cold[0], *warm_and_cold[1])))
 
 
 def _timed(loops: int, setup: Setup, size: int, name: str) -> float:

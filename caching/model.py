@@ -33,6 +33,7 @@ from .canonical import ZONED_DIALECTS
 from .context import CachingState, current_state
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for, register
+from .pagination import CachePagination
 from .query import FromCache
 from .relationships import remember
 from .store import MISS
@@ -100,42 +101,37 @@ class Cache:
         must be declared in ``cache_filters``. ``order_by`` is ``"asc"`` or
         ``"desc"``; ``offset`` and ``limit`` page through the result.
         """
-        info = self.info
-        if order_by not in ORDERS:
-            raise ValueError(f"{info.name}.cache.filter: order_by must be 'asc' or 'desc', got {order_by!r}")
-        start = _non_negative(info, "offset", offset) or 0
-        count = _non_negative(info, "limit", limit)
-        state, session = self._begin()
-        criteria = self._criteria(criteria, session)
-        if not self._representable(criteria):
-            return []
-        if self._bypass(state, session):
-            pk_attribute = info.attributes[info.pk_index]
-            order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
-            stmt = select(self.model).filter_by(**criteria).order_by(order).offset(start).limit(count)
-            return list(session.scalars(stmt))
-        listing = info.listing_key(criteria)
-        stop = None if count is None else start + count
-        key = keys.window_key(listing, start, stop, descending=order_by == "desc")
+        return self._listing(order_by, offset, limit, criteria, counted=False)[0]
 
-        def attached(rows: list[list[Any]]) -> list[Any]:
-            objects = attach_all(session, info, rows)
-            remember(session, objects)  # a lazy load on one of them loads it on all
-            return objects
+    def window(
+        self,
+        offset: int = 0,
+        limit: int | None = None,
+        order_by: str = "asc",
+        **criteria: Any,
+    ) -> tuple[list[Any], int]:
+        """``filter(offset=, limit=, order_by=, **criteria)`` and ``count(**criteria)`` in one
+        backend call when warm, and under one herd lock when not: what a list page and its
+        pager need (both are guarded by the listing's guard)."""
+        objects, total = self._listing(order_by, offset, limit, criteria, counted=True)
+        assert total is not None
+        return objects, total
 
-        def use(data: Any) -> Any:
-            rows = entries.rows(info, data)
-            return MISS if rows is None else attached(rows)
-
-        def load() -> tuple[list[list[Any]], list[Any]]:
-            # built on a miss only: building a statement costs a hit as much as decoding its rows
-            pk_attribute = info.attributes[info.pk_index]
-            order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
-            stmt = select(*info.attributes).filter_by(**criteria).order_by(order).offset(start).limit(count)
-            rows = [list(row) for row in session.execute(stmt)]
-            return rows, attached(rows)
-
-        return state.region(self.label).store.read_through(key, [keys.guard_key(listing)], load, use)
+    def paginate(
+        self,
+        page: int | None = None,
+        per_page: int | None = None,
+        max_per_page: int | None = 100,
+        error_out: bool = True,
+        count: bool = True,
+        order_by: str = "asc",
+        **criteria: Any,
+    ) -> CachePagination:
+        """Flask-SQLAlchemy's :class:`~flask_sqlalchemy.pagination.Pagination` of
+        ``filter(order_by=, **criteria)``, read as :meth:`window`; ``page`` and ``per_page``
+        default to the request's query arguments, as ``db.paginate`` does."""
+        return CachePagination(page, per_page, max_per_page, error_out, count, cache=self, order_by=order_by,
+                               criteria=criteria, counted=count)  # fmt: skip
 
     def count(self, **criteria: Any) -> int:
         """How many objects ``filter(**criteria)`` lists: one cached number, guarded with the listing."""
@@ -143,17 +139,14 @@ class Cache:
         criteria = self._criteria(criteria, session)
         if not self._representable(criteria):
             return 0
-        stmt = select(func.count()).select_from(self.model).filter_by(**criteria)
+        stmt = self._count_statement(criteria)
         if self._bypass(state, session):
             return session.scalar(stmt)
-
-        def load() -> tuple[int, int]:
-            number = session.scalar(stmt)
-            return number, number
-
         listing = self.info.listing_key(criteria)
         key = keys.count_key(listing)
-        return state.region(self.label).store.read_through(key, [keys.guard_key(listing)], load, _count)
+        return state.region(self.label).store.read_through(
+            key, [keys.guard_key(listing)], lambda: _counted(session.scalar(stmt)), _count
+        )
 
     # -- flush and FromCache ----------------------------------------------
 
@@ -173,6 +166,64 @@ class Cache:
         if session.autoflush:
             session.flush()  # a no-op when clean, as before any query
         return state, session
+
+    def _listing(
+        self, order_by: str, offset: int | None, limit: int | None, criteria: dict[str, Any], counted: bool
+    ) -> tuple[list[Any], int | None]:
+        """A window of a listing, with the listing's count when ``counted``."""
+        info = self.info
+        if order_by not in ORDERS:
+            raise ValueError(f"{info.name}.cache.filter: order_by must be 'asc' or 'desc', got {order_by!r}")
+        start = _non_negative(info, "offset", offset) or 0
+        count = _non_negative(info, "limit", limit)
+        state, session = self._begin()
+        criteria = self._criteria(criteria, session)
+        if not self._representable(criteria):
+            return [], 0 if counted else None
+
+        def statement(*entities: Any) -> Any:
+            pk_attribute = info.attributes[info.pk_index]
+            order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
+            return select(*entities).filter_by(**criteria).order_by(order).offset(start).limit(count)
+
+        if self._bypass(state, session):
+            objects = list(session.scalars(statement(self.model)))
+            return objects, session.scalar(self._count_statement(criteria)) if counted else None
+        listing = info.listing_key(criteria)
+        stop = None if count is None else start + count
+        key = keys.window_key(listing, start, stop, descending=order_by == "desc")
+        guards = [keys.guard_key(listing)]
+
+        def attached(rows: list[list[Any]]) -> list[Any]:
+            objects = attach_all(session, info, rows)
+            remember(session, objects)  # a lazy load on one of them loads it on all
+            return objects
+
+        def use(data: Any) -> Any:
+            rows = entries.rows(info, data)
+            return MISS if rows is None else attached(rows)
+
+        def load() -> tuple[list[list[Any]], list[Any]]:
+            # built on a miss only: building a statement costs a hit as much as decoding its rows
+            rows = [list(row) for row in session.execute(statement(*info.attributes))]
+            return rows, attached(rows)
+
+        store = state.region(self.label).store
+        if not counted:
+            return store.read_through(key, guards, load, use), None
+        total = keys.count_key(listing)
+
+        def load_missing(missing: list[str]) -> dict[str, tuple[Any, Any]]:
+            loaded = {key: load()} if key in missing else {}
+            if total in missing:
+                loaded[total] = _counted(session.scalar(self._count_statement(criteria)))
+            return loaded
+
+        values = store.read_together([(key, guards, use), (total, guards, _count)], load_missing)
+        return values[key], values[total]
+
+    def _count_statement(self, criteria: dict[str, Any]) -> Any:
+        return select(func.count()).select_from(self.model).filter_by(**criteria)
 
     def _bypass(self, state: CachingState, session: Session) -> bool:
         return not state.enabled or self.info.table in written_tables(session)
@@ -200,6 +251,10 @@ class Cache:
 
 def _count(data: Any) -> Any:
     return data if type(data) is int and data >= 0 else MISS
+
+
+def _counted(number: int) -> tuple[int, int]:
+    return number, number
 
 
 def _fully_loaded(info: ModelInfo, obj: Any) -> bool:

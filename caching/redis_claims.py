@@ -5,10 +5,11 @@ that found it: take the herd lock, look again (a loader may have stored the
 value meanwhile), arm the missing guards, save the value, release the lock.
 On a single Redis server (not a cluster, whose keys live on several nodes)
 two scripts do the same steps atomically: :attr:`CLAIM` takes the lock and,
-only if it got it, arms the guards it was given and reads the value and its
-guards again; :attr:`RELEASE` saves the values and releases the lock if it
-is still ours. The lock is dogpile's (same key, ``SET NX PX``), so a reader
-that did not get it waits on it through dogpile as before.
+only if it got it, arms the guards it was given and reads the values and
+their guards again (a page and its count share one lock); :attr:`RELEASE`
+saves the values and releases the lock if it is still ours. The lock is
+dogpile's (same key, ``SET NX PX``), so a reader that did not get it waits
+on it through dogpile as before.
 
 The scripts skip the region's proxies, so a region the app wraps in proxies
 of its own (``wrap`` in its configuration, or ``region.wrap()`` later) misses
@@ -24,20 +25,21 @@ from typing import Any
 from dogpile.cache.backends.redis import RedisBackend, RedisClusterBackend
 
 CLAIM = """
--- KEYS: the herd lock, the value, its g guards, the guards to arm
--- ARGV: lock token, lock ms, seconds to keep a guard (0: no expiry), g, a stored token per guard to arm
+-- KEYS: the herd lock, the keys to read (values, then their guards), the guards to arm
+-- ARGV: lock token, lock ms, seconds to keep a guard (0: no expiry), how many keys to read,
+--       a stored token per guard to arm
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return false
 end
-local g = tonumber(ARGV[4])
-for i = 3 + g, #KEYS do
+local read = tonumber(ARGV[4])
+for i = 2 + read, #KEYS do
   if ARGV[3] == '0' then
-    redis.call('SET', KEYS[i], ARGV[i + 2 - g])
+    redis.call('SET', KEYS[i], ARGV[i + 3 - read])
   else
-    redis.call('SET', KEYS[i], ARGV[i + 2 - g], 'EX', ARGV[3])
+    redis.call('SET', KEYS[i], ARGV[i + 3 - read], 'EX', ARGV[3])
   end
 end
-return redis.call('MGET', unpack(KEYS, 2, 2 + g))
+return redis.call('MGET', unpack(KEYS, 2, 1 + read))
 """
 
 RELEASE = """
@@ -71,13 +73,14 @@ class RedisClaims:
         self._release = self._client.register_script(RELEASE)
 
     def claim(
-        self, key: str, guards: Sequence[str], arming: Mapping[str, bytes]
+        self, lock: str, reads: Sequence[str], arming: Mapping[str, bytes]
     ) -> tuple[str, list[Any]] | None:
-        """Take ``key``'s herd lock without waiting; if taken, set ``arming`` (guard -> stored
-        token) and return the lock's token with the stored value of ``key`` and of each guard."""
+        """Take the herd lock of the key ``lock`` without waiting; if taken, set ``arming``
+        (guard -> stored token) and return the lock's token with the stored value of each
+        of ``reads`` (the values, then their guards)."""
         token = uuid.uuid4().hex
-        keys = [self._lock_template.format(key), key, *guards, *arming]
-        args = [token, self._lock_ms, self._keep, len(guards), *arming.values()]
+        keys = [self._lock_template.format(lock), *reads, *arming]
+        args = [token, self._lock_ms, self._keep, len(reads), *arming.values()]
         values = self._claim(keys=keys, args=args)
         return None if values is None else (token, values)
 

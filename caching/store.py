@@ -116,16 +116,23 @@ class Store:
             if (value := use(lookup.data)) is not MISS:
                 return value
             self._on_bad_entry()  # read as a miss: the load overwrites it
-        if self._claims is not None and self.region.backend is self._chain and lookup.tokens is not None:
-            claimed = self._read_claimed(key, guards, lookup.arming, load, use)
-            if claimed.made:
-                return claimed.value
-        with self.lock(key):  # contended, or no claims on this backend
-            # read again: a loader may have stored it between our miss and our lock,
-            # whether or not we had to wait for that lock (not a read of the app's)
-            with uncounted():
-                lookups = self.fetch(request)
-            return self._complete(lookups, lambda missing: {key: load()}, use, count_bad=False)[key]
+        return self._read_locked(request, [lookup], lambda missing: {key: load()}, {key: use})[key]
+
+    def read_together(
+        self,
+        requests: Sequence[tuple[str, Sequence[str], Callable[[Any], Any]]],
+        load: Callable[[list[str]], Mapping[str, tuple[Any, Any]]],
+    ) -> dict[str, Any]:
+        """Several ``(key, guards, use)`` read as one (a page and its count): all in one
+        backend call when they hit; else under the first key's herd lock, as
+        :meth:`read_through`, the missing ones loaded together by ``load(missing keys)``."""
+        plain = [(key, guards) for key, guards, _ in requests]
+        uses = {key: use for key, _, use in requests}
+        lookups = self.fetch(plain)
+        values = self._hits(lookups, uses)
+        if len(values) == len(lookups):
+            return values
+        return self._read_locked(plain, lookups, load, uses)
 
     def read_many(
         self,
@@ -140,71 +147,104 @@ class Store:
         A hit that ``use`` refuses (written by hand, or by another program) is
         counted with ``on_bad_entry``, read as a miss and overwritten by the load.
         """
-        return self._complete(self.fetch(requests), load, use)
+        return self._complete(self.fetch(requests), load, dict.fromkeys([key for key, _ in requests], use))
+
+    def _read_locked(
+        self,
+        requests: Sequence[tuple[str, Sequence[str]]],
+        lookups: Sequence[Lookup],
+        load: Callable[[list[str]], Mapping[str, tuple[Any, Any]]],
+        uses: Mapping[str, Callable[[Any], Any]],
+    ) -> dict[str, Any]:
+        """Requests that missed, under the first one's herd lock: read again (a loader may
+        have stored them meanwhile), then load and store what is still missing."""
+        claimable = self._claims is not None and self.region.backend is self._chain
+        if claimable and all(lookup.tokens is not None for lookup in lookups):
+            claimed = self._read_claimed(requests, lookups, load, uses)
+            if claimed.made:
+                return claimed.value
+        with self.lock(requests[0][0]):  # contended, or no claims on this backend
+            # read again: a loader may have stored it between our miss and our lock,
+            # whether or not we had to wait for that lock (not a read of the app's)
+            with uncounted():
+                lookups = self.fetch(requests)
+            return self._complete(lookups, load, uses, count_bad=False)
 
     def _read_claimed(
         self,
-        key: str,
-        guards: Sequence[str],
-        arming: Mapping[str, int],
-        load: Callable[[], tuple[Any, Any]],
-        use: Callable[[Any], Any],
+        requests: Sequence[tuple[str, Sequence[str]]],
+        lookups: Sequence[Lookup],
+        load: Callable[[list[str]], Mapping[str, tuple[Any, Any]]],
+        uses: Mapping[str, Callable[[Any], Any]],
     ) -> Reply:
-        """:meth:`read_through`'s miss in two requests (:mod:`caching.redis_claims`): take
-        the herd lock, arm and look again in one; save and unlock in the other.
+        """:meth:`_read_locked` in two requests (:mod:`caching.redis_claims`): take the
+        herd lock, arm and look again in one; save and unlock in the other.
         Not made when another loader holds the lock or the backend failed."""
         assert self._claims is not None
         mangle = self.region.key_mangler or (lambda name: name)
-        stored, guards = mangle(key), _guards([(key, guards)])
-        armed = self.region.stored(arming)
-        reply = self._call("lock", self._claims.claim, stored, [mangle(g) for g in guards], armed)
+        guards = _guards(requests)
+        arming: dict[str, int] = {}
+        for lookup in lookups:
+            arming.update(lookup.arming)
+        lock = mangle(requests[0][0])
+        reads = [mangle(key) for key, _ in requests] + [mangle(guard) for guard in guards]
+        reply = self._call("lock", self._claims.claim, lock, reads, self.region.stored(arming))
         if not reply.made or reply.value is None:
             return NOT_MADE
         token, raw = reply.value
-        (lookup,) = self._lookups([(key, guards)], guards, self.region.payloads(raw))
+        lookups = self._lookups(requests, guards, self.region.payloads(raw))
         entries: dict[str, bytes] = {}
         try:
-            if lookup.hit and (value := use(lookup.data)) is not MISS:
-                return Reply(True, value)
-            with self.loading([key]):
-                data, value = load()
-            if not lookup.arming:  # every guard read back as armed: the tokens hold
-                entries = self.region.stored({key: [lookup.tokens, data]})
-            return Reply(True, value)
+            values = self._hits(lookups, uses, count_bad=False)
+            misses = [lookup for lookup in lookups if lookup.key not in values]
+            if misses:  # stored only where every guard read back armed: the tokens hold
+                entries = self.region.stored(self._load(misses, load, values))
+            return Reply(True, values)
         finally:  # a failed load too: waiters must not sit out the lock's timeout
-            if self._call("write", self._claims.release, stored, token, entries).made:
+            if self._call("write", self._claims.release, lock, token, entries).made:
                 self._on_save(entries)
 
     def _complete(
         self,
         lookups: Sequence[Lookup],
         load: Callable[[list[str]], Mapping[str, tuple[Any, Any]]],
-        use: Callable[[Any], Any],
+        uses: Mapping[str, Callable[[Any], Any]],
         count_bad: bool = True,
     ) -> dict[str, Any]:
-        """The hits ``use`` accepts; the rest armed, loaded and saved."""
-        values = self._hits(lookups, use, count_bad)
+        """The hits their ``use`` accepts; the rest armed, loaded and saved."""
+        values = self._hits(lookups, uses, count_bad)
         misses = [lookup for lookup in lookups if lookup.key not in values]
         if misses:
             self.arm(misses)  # before the database read: a commit meanwhile voids what we store
-            with self.loading([lookup.key for lookup in misses]):
-                loaded = load([lookup.key for lookup in misses])
-            entries: dict[str, Any] = {}
-            for lookup in misses:
-                data, values[lookup.key] = loaded[lookup.key]
-                if lookup.tokens is not None:
-                    entries[lookup.key] = [lookup.tokens, data]
-            self.save(entries)
+            self.save(self._load(misses, load, values))
         return values
 
-    def _hits(
-        self, lookups: Sequence[Lookup], use: Callable[[Any], Any], count_bad: bool = True
+    def _load(
+        self,
+        misses: Sequence[Lookup],
+        load: Callable[[list[str]], Mapping[str, tuple[Any, Any]]],
+        values: dict[str, Any],
     ) -> dict[str, Any]:
-        """``use(data)`` of each hit that ``use`` accepts, by key."""
+        """Load ``misses`` together into ``values``; return the entries to store: those
+        whose guards are all armed with the tokens read before the load."""
+        names = [lookup.key for lookup in misses]
+        with self.loading(names):
+            loaded = load(names)
+        entries: dict[str, Any] = {}
+        for lookup in misses:
+            data, values[lookup.key] = loaded[lookup.key]
+            if lookup.tokens is not None and not lookup.arming:
+                entries[lookup.key] = [lookup.tokens, data]
+        return entries
+
+    def _hits(
+        self, lookups: Sequence[Lookup], uses: Mapping[str, Callable[[Any], Any]], count_bad: bool = True
+    ) -> dict[str, Any]:
+        """``use(data)`` of each hit that its key's ``use`` accepts, by key."""
         values = {}
         for lookup in lookups:
             if lookup.hit:
-                if (value := use(lookup.data)) is not MISS:
+                if (value := uses[lookup.key](lookup.data)) is not MISS:
                     values[lookup.key] = value
                 elif count_bad:
                     self._on_bad_entry()
@@ -278,8 +318,11 @@ class Store:
             mapping.update(lookup.arming)
         if not mapping:
             return
-        if not self._set_multi(mapping):
-            for lookup in misses:
+        armed = self._set_multi(mapping)
+        for lookup in misses:
+            if armed:
+                lookup.arming = {}
+            else:
                 lookup.tokens = None
 
     def save(self, entries: Mapping[str, Any]) -> None:

@@ -53,8 +53,12 @@ def _counts(operation: Any, reset: Any = None) -> Any:
 
 @pytest.mark.parametrize(
     "read",
-    [lambda: User.cache.get(4), lambda: User.cache.filter(views=1)],
-    ids=["get", "listing of 50"],
+    [
+        lambda: User.cache.get(4),
+        lambda: User.cache.filter(views=1),
+        lambda: User.cache.window(0, 20, views=1),
+    ],
+    ids=["get", "listing of 50", "page of 20 and its count"],
 )
 def test_a_warm_read_is_one_redis_request_and_no_sql(redis_app, read):
     assert len(User.cache.filter(views=1)) == LISTING_SIZE
@@ -88,6 +92,22 @@ def test_a_cold_read_is_one_statement_and_three_redis_requests(redis_app, redis_
     assert redis.Redis.from_url(redis_url).keys("_lock*") == []
     db.session.expunge_all()
     assert _counts(read).round_trips == 1  # what the cold read stored is served
+
+
+def test_a_cold_page_and_its_count_are_two_statements_and_three_redis_requests(redis_app, redis_url):
+    """``window``: one read, one claim (one herd lock for both), one release."""
+    import redis
+
+    def forget() -> None:
+        db.session.expunge_all()
+        User.cache.flush("gen:user.views=1[all]")
+
+    counts = _counts(lambda: User.cache.window(20, 20, views=1), forget)
+
+    assert (counts.sql, counts.round_trips) == (2, 3)
+    assert redis.Redis.from_url(redis_url).keys("_lock*") == []
+    db.session.expunge_all()
+    assert _counts(lambda: User.cache.window(20, 20, views=1)).round_trips == 1
 
 
 def test_a_save_and_commit_is_one_redis_request(redis_app):
@@ -140,7 +160,7 @@ def bench_site(backend: dict[str, Any], database_url: str, redis_url: str) -> An
 WARM_PAGE_CALLS = {
     "/demo/": 1,  # the listing of every user
     "/demo/users/7/": 1,  # the user's key
-    "/admin/user/": 2,  # the page of 20, its count
+    "/admin/user/": 1,  # the page of 20 and its count (``window``)
     "/admin/user/?search=a&sort=1": 2,  # the search's FromCache result, its count
     "/admin/user/edit/?id=7": 1,
 }

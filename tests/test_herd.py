@@ -69,6 +69,18 @@ def test_twenty_concurrent_misses_of_one_listing_run_one_pk_query(app, users):
     assert len(selects) == 1
 
 
+def test_twenty_concurrent_misses_of_a_page_and_its_count_run_each_query_once(app, users):
+    def page_and_count():
+        objects, total = User.cache.window(1, 2, views=3)
+        return [u.id for u in objects], total
+
+    selects = count_selects(app)
+    slow_selects(app)
+    results = run_together(app, page_and_count)
+    assert results == [([2, 3], 5)] * CALLERS
+    assert len(selects) == 2
+
+
 def test_twenty_concurrent_misses_of_one_statement_run_one_query(app, users):
     selects = count_selects(app)
     slow_selects(app)

@@ -121,8 +121,8 @@ class CachedModelView(AdminAccess, ModelView):
         page = min(max(page or 0, 0), MAX_PAGE)
         if execute and sort_column is None and not search and not filters:
             size = self.page_size if page_size is None else page_size
-            objects = self.model.cache.filter(offset=page * size, limit=size or None)
-            return self.model.cache.count(), objects
+            objects, total = self.model.cache.window(offset=page * size, limit=size or None)
+            return total, objects
         return super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
 
     @action(
