@@ -29,7 +29,7 @@ from sqlalchemy.sql.selectable import TableClause
 from sqlalchemy.util import LRUCache
 
 from . import entries, keys
-from .attach import attach
+from .attach import attach_all
 from .invalidation import written_tables
 from .mapping import ModelInfo, info_for
 from .relationships import remember
@@ -181,9 +181,7 @@ def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) ->
     checked = [_checked_row(state, row, len(result_keys)) for row in rows]
     if None in checked:
         return None
-    built = [tuple(_build(session, cell) for cell in row) for row in checked]
-    for column in range(len(result_keys)):  # objects read together: a lazy load on one loads all
-        remember(session, [b[column] for c, b in zip(checked, built) if isinstance(c[column], _Instance)])
+    built = _attached(session, checked, len(result_keys))
     result = IteratorResult(SimpleResultMetaData(result_keys), iter(built))
     result._attributes = result._attributes.union(attributes)
     return result
@@ -214,5 +212,19 @@ def _checked_row(state: CachingState, row: Any, width: int) -> list[Any] | None:
     return cells
 
 
-def _build(session: Session, cell: Any) -> Any:
-    return attach(session, cell.info, cell.values) if isinstance(cell, _Instance) else cell
+def _attached(session: Session, rows: list[list[Any]], width: int) -> list[tuple[Any, ...]]:
+    """``rows`` with each cached instance attached: a column's instances of one model in one
+    :func:`attach_all` (its per-call work once per page, not per row), and remembered as
+    read together (a lazy load on one of them loads it on all)."""
+    columns = [[row[c] for row in rows] for c in range(width)]
+    for cells in columns:
+        by_model: dict[int, list[int]] = {}
+        for i, cell in enumerate(cells):
+            if isinstance(cell, _Instance):
+                by_model.setdefault(id(cell.info), []).append(i)
+        for indexes in by_model.values():
+            objects = attach_all(session, cells[indexes[0]].info, [cells[i].values for i in indexes])
+            for i, obj in zip(indexes, objects):
+                cells[i] = obj
+        remember(session, [cells[i] for indexes in by_model.values() for i in indexes])
+    return list(zip(*columns))

@@ -93,6 +93,25 @@ def test_column_rows_and_mixed_rows(users, sql):
     assert len(sql) == 0
 
 
+def test_a_row_of_two_models_warm_is_the_rows_objects_of_the_query(users, sql):
+    """Each column's instances are attached together; a repeated object is one object."""
+    stmt = select(Address, User).join(Address.user).order_by(Address.id)
+    expected = [(a.id, a.email, u.id, u.username) for a, u in db.session.execute(stmt)]
+    db.session.execute(stmt.options(FromCache())).all()
+    fresh_session()
+    sql.reset()
+
+    rows = db.session.execute(stmt.options(FromCache())).all()
+
+    assert [(a.id, a.email, u.id, u.username) for a, u in rows] == expected == [
+        (1, "a@b.org", 4, "user4"),
+        (2, "c@d.org", 4, "user4"),
+    ]
+    assert rows[0][1] is rows[1][1] is db.session.get(User, 4)
+    assert [a.user for a, _ in rows] == [rows[0][1]] * 2
+    assert len(sql) == 0
+
+
 def test_a_cached_instance_can_be_changed_and_committed(users, invalidations):
     views_3()
     fresh_session()
