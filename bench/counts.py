@@ -121,15 +121,20 @@ def warm_view(client: Any, path: str, engine: Engine, regions: Sequence[CacheReg
 
 
 class Recorder(ProxyBackend):
-    """The stored keys each read asks the backend for, and the size of every value written."""
+    """The stored keys of each read call, and the size of every value written."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.read: list[str] = []
+        self.reads: list[list[str]] = []
         self.written: dict[str, int] = {}
 
+    @property
+    def read(self) -> list[str]:
+        """Every key read, in order."""
+        return [key for keys in self.reads for key in keys]
+
     def get_serialized_multi(self, keys: Any) -> Any:
-        self.read += keys
+        self.reads.append(list(keys))
         return self.proxied.get_serialized_multi(keys)
 
     def set_serialized_multi(self, mapping: Any) -> Any:

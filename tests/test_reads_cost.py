@@ -8,34 +8,18 @@ region's expiration time and ``invalidate()`` still make a value a miss.
 import time
 
 import pytest
-from dogpile.cache.proxy import ProxyBackend
 from sqlalchemy import insert
 
+from bench.counts import Recorder
 from tests.conftest import fresh_session
 from tests.models import User, caching, db
 
 pytestmark = pytest.mark.backends  # backend calls per read; expiration and invalidate() on each backend
 
 
-class Reads(ProxyBackend):
-    """The stored keys of each read call, and the size of every value written."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reads: list[list[str]] = []
-        self.written: dict[str, int] = {}
-
-    def get_serialized_multi(self, keys):
-        self.reads.append(list(keys))
-        return self.proxied.get_serialized_multi(keys)
-
-    def set_serialized_multi(self, mapping):
-        self.written.update({k: len(v) for k, v in mapping.items()})
-        return self.proxied.set_serialized_multi(mapping)
-
-
-def recorded(region) -> Reads:
-    proxy = Reads()
+def recorded(region) -> Recorder:
+    """What the region's backend is asked to read and write from now on."""
+    proxy = Recorder()
     region.wrap(proxy)
     return proxy
 
