@@ -30,7 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     init_dashboard(app, db)
     app.register_blueprint(demo.bp)
-    app.add_url_rule("/", "home", lambda: redirect(url_for("admin.index")))
+    app.add_url_rule("/", "home", lambda: redirect(url_for("cache_dashboard.index")))
     app.add_url_rule("/favicon.ico", "favicon", lambda: redirect(url_for("dashboard_assets.favicon")))
     commands.register(app)
     return app

@@ -31,6 +31,9 @@ from .views.log import InvalidationLogView
 from .views.models import CachedModelView
 from .views.stats import DashboardIndexView
 
+ENDPOINT = "cache_dashboard"
+"""The prefix of every Flask-Admin endpoint of the dashboard (``cache_dashboard.index``,
+``cache_dashboard_user``, ...): a host app's own Flask-Admin keeps ``admin`` and its models' names."""
 FAVICON = (  # a key, drawn inline: no file to ship, no request outside the dashboard
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
     '<circle cx="10" cy="16" r="7" fill="none" stroke="#007bff" stroke-width="4"/>'
@@ -96,13 +99,16 @@ def build_admin(app: Flask, db: SQLAlchemy, models: Iterable[type] | None, url: 
         app,
         name=name,
         url=url,
+        endpoint=ENDPOINT,
         theme=Bootstrap4Theme(base_template="dashboard/base.html"),
-        index_view=DashboardIndexView(name="Cache", url=url),
+        index_view=DashboardIndexView(name="Cache", url=url, endpoint=ENDPOINT),
     )
     for model in models if models is not None else cacheable_models(db):
-        admin.add_view(CachedModelView(model, db, category="Models"))
-    admin.add_view(KeyBrowserView(name="Keys", endpoint="keys", url=f"{url}/keys"))
-    admin.add_view(InvalidationLogView(name="Invalidation log", endpoint="invalidations", url=f"{url}/log"))
+        path = model.__name__.lower()  # Flask-Admin's URL for the model
+        endpoint = f"{ENDPOINT}_{path}"
+        admin.add_view(CachedModelView(model, db, category="Models", endpoint=endpoint, url=f"{url}/{path}"))
+    admin.add_view(KeyBrowserView(name="Keys", endpoint=f"{ENDPOINT}_keys", url=f"{url}/keys"))
+    admin.add_view(InvalidationLogView(name="Invalidation log", endpoint=f"{ENDPOINT}_log", url=f"{url}/log"))
     return admin
 
 

@@ -205,7 +205,7 @@ def safe_next(target: str | None) -> str | None:
 @bp.route("/login", methods=["GET", "POST"], strict_slashes=False)  # /login/ too
 def login() -> str | Response:
     if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
+        return redirect(safe_next(request.args.get("next")) or url_for("cache_dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
         with security.login_attempt(form.username.data):
@@ -215,7 +215,7 @@ def login() -> str | Response:
             token = start_session(db, admin_id)
             session.clear()  # a new CSRF token, and nothing kept from before the login
             login_user(SignedInAdmin(admin_id, form.username.data, token))
-            return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
+            return redirect(safe_next(request.args.get("next")) or url_for("cache_dashboard.index"))
         flash("Wrong username or password.", "error")
     return render_template("dashboard/login.html", form=form), (401 if form.is_submitted() else 200)
 

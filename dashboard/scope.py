@@ -106,7 +106,7 @@ def invalidation_message(entry: dict[str, Any]) -> Markup:
         formats.plural(entry["key_count"], "key"),
         Markup(", ").join(Markup("<code>{}</code>").format(k) for k in keys),
         more,
-        url_for("invalidations.index", id=entry["id"]),
+        url_for("cache_dashboard_log.index", id=entry["id"]),
     )
 
 

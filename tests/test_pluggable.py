@@ -4,6 +4,9 @@ import re
 
 import pytest
 from flask import Flask, redirect, request
+from flask_admin import Admin
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.theme import Bootstrap4Theme
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Integer, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -135,3 +138,36 @@ def test_two_apps_in_one_process_each_mount_the_dashboard(dashboard, admin, pref
     assert 'href="/ops/cache/note/"' in other_listing and 'href="/admin/' not in other_listing
     assert admin.get("/ops/cache/").status_code == 404
     assert other.get("/admin/").status_code == 404
+
+
+def test_a_host_with_its_own_flask_admin_keeps_it_beside_the_dashboard(tmp_path):
+    """The host's Flask-Admin has the endpoint ``admin`` and a view of the same model: both mount,
+    and each keeps its own pages, access rules and links."""
+    app = Flask("with_admin")
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'with_admin.db'}",
+        SECRET_KEY="with-admin-secret",
+        CACHE_REGIONS={"default": {"backend": "dogpile.cache.memory", "expiration_time": 300}},
+    )
+    other_db.init_app(app)
+    Caching().init_app(app, other_db)
+    Admin(app, name="Back office", url="/manage", theme=Bootstrap4Theme()).add_view(ModelView(Note, other_db))
+    init_dashboard(app, other_db, url="/cache")
+    with app.app_context():
+        other_db.create_all()
+        create_admin(other_db, "operator", "another long password")
+        other_db.session.add(Note(title="shared"))
+        other_db.session.commit()
+        other_db.session.remove()
+    client = app.test_client()
+    try:
+        host_page = client.get("/manage/note/")  # the host's own: open, as the host set it up
+        assert host_page.status_code == 200 and "shared" in host_page.get_data(as_text=True)
+        assert 'href="/cache' not in host_page.get_data(as_text=True)
+        assert client.get("/cache/note/").status_code == 302  # the dashboard's: login first
+        assert log_in(client, "operator", "another long password", prefix="/cache").status_code == 302
+        dashboard_page = client.get("/cache/note/").get_data(as_text=True)
+        assert "shared" in dashboard_page and 'href="/manage' not in dashboard_page
+    finally:
+        with app.app_context():
+            other_db.drop_all()

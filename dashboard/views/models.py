@@ -76,7 +76,9 @@ class CachedModelView(AdminAccess, ModelView):
         self.column_extra_row_actions = [
             LinkRowAction(
                 "fa fa-history",
-                lambda action, row_id, row: url_for("invalidations.history", model=model.__name__, pk=row_id),
+                lambda action, row_id, row: url_for(
+                    "cache_dashboard_log.history", model=model.__name__, pk=row_id
+                ),
                 title="Cache history",
             )
         ]
@@ -155,7 +157,7 @@ class CachedModelView(AdminAccess, ModelView):
         return url_for(".preview", id=None if model is None else self.get_pk_value(model))
 
     def history_url(self, model: Any) -> str:
-        return url_for("invalidations.history", model=self.model.__name__, pk=self.get_pk_value(model))
+        return url_for("cache_dashboard_log.history", model=self.model.__name__, pk=self.get_pk_value(model))
 
     @expose("/preview/")
     def preview(self) -> Response:
