@@ -130,8 +130,9 @@ class Cache:
         """Flask-SQLAlchemy's :class:`~flask_sqlalchemy.pagination.Pagination` of
         ``filter(order_by=, **criteria)``, read as :meth:`window`; ``page`` and ``per_page``
         default to the request's query arguments, as ``db.paginate`` does."""
-        return CachePagination(page, per_page, max_per_page, error_out, count, cache=self, order_by=order_by,
-                               criteria=criteria, counted=count)  # fmt: skip
+        return CachePagination(
+            page, per_page, max_per_page, error_out, count, cache=self, order_by=order_by, criteria=criteria
+        )
 
     def count(self, **criteria: Any) -> int:
         """How many objects ``filter(**criteria)`` lists: one cached number, guarded with the listing."""

@@ -125,6 +125,26 @@ def test_paginate_is_flask_sqlalchemys_pager_over_the_cache(app: Flask, users, s
         assert (len(sql), counter.total()) == (0, 1)
 
 
+def test_paginate_next_and_prev_read_the_neighbouring_pages_without_counting(app: Flask, users, sql):
+    with app.test_request_context("/"):
+        first = User.cache.paginate(page=1, per_page=4)
+        second = first.next()
+        User.cache.flush("user.id[all][count]")  # a neighbour that counted would count again
+        fresh_session()
+        sql.reset()
+        third = second.next()
+        back = third.prev()
+        assert [[u.username for u in p] for p in (second, third, back)] == [
+            ["user5", "user6", "user7", "user8"],
+            ["user9", "user10"],
+            ["user5", "user6", "user7", "user8"],
+        ]
+        assert (second.total, third.total, third.has_next) == (10, 10, False)
+        assert [s.split("\n")[0].strip() for s in sql.statements] == [
+            "SELECT user.id, user.username, user.email, user.views"
+        ]  # the third page's rows; no count, and the second page again from the cache
+
+
 def test_paginate_by_criteria_and_without_count(app: Flask, users):
     with app.test_request_context("/"):
         pagination = User.cache.paginate(page=2, per_page=2, views=4, order_by="desc")

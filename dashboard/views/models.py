@@ -17,7 +17,7 @@ from sqlalchemy import String, Text, inspect
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from caching import FromCache, info_for
+from caching import CacheableMixin, FromCache, info_for
 
 from ..preview import keys_for_insert, keys_for_update
 from .base import AdminAccess
@@ -31,7 +31,7 @@ class CachedChoices(AdminModelConverter):
     """Relationship fields whose choices are read through the cache, as the list is."""
 
     def _model_select_field(self, prop: Any, multiple: Any, remote_model: type, **kwargs: Any) -> Any:
-        if "query_factory" not in kwargs and hasattr(remote_model, "cache"):
+        if "query_factory" not in kwargs and issubclass(remote_model, CacheableMixin):
             kwargs["query_factory"] = lambda: self.view.cached_query(remote_model)
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
