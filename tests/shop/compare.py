@@ -74,6 +74,23 @@ def count(model: type, **criteria: Any) -> Read:
     )
 
 
+def window(model: type, offset: int = 0, limit: int | None = None, **criteria: Any) -> Read:
+    """``model.cache.window(...)`` against the page's SELECT and ``SELECT count(*)``."""
+    column = getattr(model, model.cache.info.pk)
+    page = select(model).filter_by(**criteria).order_by(column).offset(offset).limit(limit)
+    total = select(func.count()).select_from(model).filter_by(**criteria)
+
+    def cached() -> Any:
+        objects, number = model.cache.window(offset, limit, **criteria)
+        return snapshot(objects), number
+
+    def uncached(session: Session) -> Any:
+        return snapshot(session.scalars(page, execution_options=FRESH).all()), session.scalar(total)
+
+    arguments = _arguments({"offset": offset, "limit": limit, **criteria})
+    return Read(f"{model.__name__}.cache.window({arguments})", cached, uncached)
+
+
 def related(model: type, attribute: str) -> Read:
     """``attribute`` of every object ``model.cache.filter()`` lists (lazy loads through the
     cache, batched) against the same lazy loads in a plain session. A relationship with no

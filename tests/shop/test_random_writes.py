@@ -40,6 +40,7 @@ from tests.shop.compare import (
     related,
     statement,
     table_columns,
+    window,
 )
 from tests.shop.models import (
     Customer,
@@ -377,9 +378,11 @@ class ShopMachine(RuleBasedStateMachine):
         out: list[Read] = [*STATEMENTS, *RELATIONSHIPS]
         for model in MODELS:
             out += [listing(model), count(model), listing(model, order_by="desc", offset=1, limit=2)]
+            out.append(window(model, offset=1, limit=2))
             out += [get(model, pk) for pk in sorted(self.pks[model])]
             for column in FILTERED[model]:
                 out += [listing(model, **{column: value}) for value in self.seen[model, column]]
+                out += [window(model, limit=2, **{column: value}) for value in self.seen[model, column]]
             for column_set in model.cache.info.filter_sets:
                 names = sorted(column_set)
                 out += [listing(model, **dict(zip(names, v))) for v in self.seen[model, ",".join(names)]]
