@@ -111,4 +111,13 @@ def invalidation_message(entry: dict[str, Any]) -> Markup:
 
 
 def backend_unavailable(exc: Exception) -> tuple[str, int]:
-    return render_template("dashboard/unavailable.html", error=str(exc)), 503
+    page = render_template(
+        "dashboard/unavailable.html",
+        title="Cache backend unavailable",
+        heading="The cache backend is unreachable",
+        error=str(exc),
+        advice="The application keeps serving from the database; this page needs the cache itself. "
+        "Try again shortly.",
+        back=True,
+    )
+    return page, 503

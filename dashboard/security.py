@@ -157,7 +157,14 @@ def database_error(exc: BaseException) -> tuple[str, int]:
     any other error is a bug, and stays one (re-raised)."""
     if is_database_down(exc):
         current_app.logger.warning("database unreachable: %s", exc)
-        return render_template("dashboard/database_unavailable.html"), 503
+        page = render_template(
+            "dashboard/unavailable.html",
+            title="Database unavailable",
+            heading="The database is unreachable",
+            advice="This page needs the database, which does not answer right now. "
+            "Pages served from the cache keep working. Try again shortly.",
+        )
+        return page, 503
     if is_bad_value(exc):
         return "The database cannot store a value of this request (out of range or malformed).", 400
     raise exc
