@@ -55,12 +55,13 @@ def attach_all(
     load = mapper.class_manager.dispatch.load or None
     loaded_as_persistent = session.dispatch.loaded_as_persistent or None
     names, unloaded, hash_key = info.names, info.unloaded, session.hash_key
-    pk_indexes = info.identity_indexes
-    pk_names = [names[i] for i in pk_indexes]
+    by_index, by_name = info.identity_by_index, info.identity_by_name
+    single = len(info.identity_indexes) == 1
     out = []
     for values in rows:
         whole = type(values) is list
-        identity = identity_key([values[i] for i in pk_indexes] if whole else [values[k] for k in pk_names])
+        pk = by_index(values) if whole else by_name(values)
+        identity = identity_key((pk,) if single else pk)
         known = states.get(identity)
         existing = None if known is None else known.obj()
         if existing is not None:

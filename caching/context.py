@@ -33,7 +33,8 @@ DEFAULT_REGIONS = {"default": {"backend": "dogpile.cache.memory", "expiration_ti
 def current_state() -> CachingState:
     """The caching state of the current Flask app."""
     try:
-        return current_app.extensions["caching"]
+        # the app itself, not the proxy: every cached read comes here, and each lookup through it costs
+        return current_app._get_current_object().extensions["caching"]
     except KeyError:
         raise RuntimeError("caching is not set up on this app: call Caching().init_app(app, db)") from None
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Enum, Integer, SmallInteger, inspect
+from sqlalchemy import BigInteger, Column, DateTime, Enum, Integer, SmallInteger, inspect
 from sqlalchemy.orm import ColumnProperty, Mapper
 from sqlalchemy.orm.base import LoaderCallableStatus
 
@@ -48,6 +49,10 @@ class ModelInfo:
         self.attributes = tuple(getattr(cls, k) for k in self.names)
         self.columns: dict[str, Column[Any]] = {p.key: p.columns[0] for p in props}
         self.index = {k: i for i, k in enumerate(self.names)}
+        # DateTime(timezone=True) columns: what a criterion on them means depends on the database
+        self.zoned = frozenset(
+            k for k, c in self.columns.items() if isinstance(c.type, DateTime) and c.type.timezone
+        )
         self._canonical: dict[str, Canonical] = {
             k: canonical_for(f"{self.name}.{k}", c) for k, c in self.columns.items()
         }
@@ -56,6 +61,10 @@ class ModelInfo:
                 register_enum(column.type.enum_class)  # cached as members, read back as members
         primary = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
         self.identity_indexes = tuple(self.index[k] for k in primary)
+        # a row's primary key picked in C (a comprehension per row is a call per row): from a list of
+        # values or from values by name; one column gives its value, several a tuple
+        self.identity_by_index = itemgetter(*self.identity_indexes)
+        self.identity_by_name = itemgetter(*primary)
         self.pk = getattr(cls, "cache_pk", None) or (primary[0] if len(primary) == 1 else None)
         if self.pk is not None and self.pk not in self.index:
             raise TypeError(f"{self.name}.cache_pk names {self.pk!r}, which is not a column")

@@ -164,8 +164,8 @@ class Cache:
     def _begin(self) -> tuple[CachingState, Session]:
         state = current_state()
         session = state.db.session()
-        if session.autoflush:
-            session.flush()  # a no-op when clean, as before any query
+        if session.autoflush and not session._is_clean():
+            session.flush()  # as before any query; asked first: flush() costs a clean session's read a call
         return state, session
 
     def _listing(
@@ -246,7 +246,10 @@ class Cache:
                 f"{info.name}.cache.filter: columns {tuple(sorted(criteria))} are not declared in "
                 f"{info.name}.cache_filters (declared: {declared})"
             )
-        zones = session.get_bind(mapper=info.mapper).dialect.name in ZONED_DIALECTS
+        # the bind is asked only for a zoned column: no other criterion depends on it, and asking costs a read
+        zones = not info.zoned.isdisjoint(criteria) and (
+            session.get_bind(mapper=info.mapper).dialect.name in ZONED_DIALECTS
+        )
         return {column: info.criterion(column, value, zones) for column, value in criteria.items()}
 
 

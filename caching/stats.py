@@ -393,10 +393,10 @@ class StatsProxy(ProxyBackend):
     def _count_reads(self, keys: Sequence[str], values: Sequence[Any], seconds: float) -> None:
         if _uncounted.get():
             return
-        guard, shape = self._guard_prefix, self._shape
+        guard, known, shape = self._guard_prefix, self._known.get, self._shape
         self.stats.reads(
             [
-                (shape(key), value is not NO_VALUE and value is not None)
+                (known(key) or shape(key), value is not NO_VALUE and value is not None)
                 for key, value in zip(keys, values)
                 if not key.startswith(guard)
             ],
