@@ -45,6 +45,8 @@ ZONED_DIALECTS = frozenset({"postgresql", "oracle", "mssql"})
 class Canonical:
     """The canonical form of one column's values."""
 
+    zoned = False  # does criterion() depend on whether the database keeps zones?
+
     def __init__(self, name: str, column: Column[Any]) -> None:
         self.name = name
         self.type = column.type
@@ -154,7 +156,7 @@ class _DateTimeColumn(Canonical):
 
     def __init__(self, name: str, column: Column[Any]) -> None:
         super().__init__(name, column)
-        self.timezone = bool(self.type.timezone)
+        self.timezone = self.zoned = bool(self.type.timezone)
 
     def coerce(self, value: Any) -> Any:
         if not isinstance(value, datetime.datetime):

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Enum, Integer, SmallInteger, inspect
+from sqlalchemy import BigInteger, Column, Enum, Integer, SmallInteger, inspect
 from sqlalchemy.orm import ColumnProperty, Mapper
 from sqlalchemy.orm.base import LoaderCallableStatus
 
@@ -49,13 +49,11 @@ class ModelInfo:
         self.attributes = tuple(getattr(cls, k) for k in self.names)
         self.columns: dict[str, Column[Any]] = {p.key: p.columns[0] for p in props}
         self.index = {k: i for i, k in enumerate(self.names)}
-        # DateTime(timezone=True) columns: what a criterion on them means depends on the database
-        self.zoned = frozenset(
-            k for k, c in self.columns.items() if isinstance(c.type, DateTime) and c.type.timezone
-        )
         self._canonical: dict[str, Canonical] = {
             k: canonical_for(f"{self.name}.{k}", c) for k, c in self.columns.items()
         }
+        # the columns a criterion on which means something else where the database keeps zones
+        self.zoned = frozenset(k for k, c in self._canonical.items() if c.zoned)
         for column in self.columns.values():
             if isinstance(column.type, Enum) and column.type.enum_class is not None:
                 register_enum(column.type.enum_class)  # cached as members, read back as members
