@@ -237,8 +237,8 @@ def _scale(times: Times, values: dict[str, int]) -> Iterator[str]:
         rows.append(
             [setup, f"{int(size):,}", *(f"{ms:.3f}" for ms in (plain, *cached)), *ratios, f"{stored:,} B"]
         )
-    header = "setup | rows | plain | warm | cold | warm filter + count | cold filter + count"
-    yield from table(f"{header} | warm ÷ plain | cold ÷ plain | ÷ plain | ÷ plain | value", rows)
+    header = "setup | rows | plain | warm | cold | warm filter + count | cold filter + count | warm ÷ plain"
+    yield from table(f"{header} | cold ÷ plain | warm f + c ÷ plain | cold f + c ÷ plain | value", rows)
 
 
 def _http(http: dict[str, Any]) -> Iterator[str]:
