@@ -85,8 +85,9 @@ def test_no_stale_read_across_processes(shared_app, shared_region, database_url)
     assert stale == []
 
 
+@pytest.mark.parametrize("read_views", [workers.READS["get"], workers.READS["window"]], ids=["get", "window"])
 @pytest.mark.parametrize("design", ["naive", "guarded"])
-def test_a_pause_between_database_read_and_cache_write(shared_app, monkeypatch, design):
+def test_a_pause_between_database_read_and_cache_write(shared_app, monkeypatch, design, read_views):
     """The race, widened: a reader sleeps between its database read and its cache
     write. Without guard tokens (plain delete-after-commit) it writes the old row
     back just after the writer's delete, and later reads are stale; with them,
@@ -114,7 +115,7 @@ def test_a_pause_between_database_read_and_cache_write(shared_app, monkeypatch, 
         with shared_app.app_context():
             while not done.is_set():
                 floor = committed[0]
-                value = User.cache.get(1).views
+                value = read_views()
                 db.session.remove()
                 if value < floor:
                     stale.append((floor, value))

@@ -14,6 +14,7 @@ READS = {
     "get": lambda: User.cache.get(1).views,
     "filter": lambda: User.cache.filter(username="user1")[0].views,
     "all": lambda: User.cache.filter(limit=1)[0].views,
+    "window": lambda: User.cache.window(0, 1)[0][0].views,  # the page and the count under one lock
 }
 
 
@@ -24,7 +25,7 @@ def read_loop(
     reads: Any,
     stop: Any,
     results: Any,
-    threads: int = 3,
+    threads: int = len(READS),
     pause: float = 0.002,
 ) -> None:
     """Read user 1 from several threads until told to stop; report reads and stale ones.
