@@ -1,6 +1,7 @@
 """The dashboard mounts on any Flask app that uses ``caching``, with its own models."""
 
 import re
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask, redirect, request
@@ -24,32 +25,49 @@ class Note(CacheableMixin, other_db.Model):
     title: Mapped[str] = mapped_column(String(80))
 
 
-@pytest.fixture
-def other_app(tmp_path, backend):
-    app = Flask("other")
+MEMORY = {"backend": "dogpile.cache.memory", "expiration_time": 300}
+OWNER, OPERATOR = ("owner", "a long enough password"), ("operator", "another long password")
+
+
+@contextmanager
+def host_app(
+    tmp_path, name: str, operator: tuple[str, str], note: str, backend=MEMORY, setup=lambda app: None, **mount
+):
+    """A host app of its own in this process on ``other_db``, with one operator and one note:
+    ``setup(app)`` adds the host's own routes or admin before the dashboard mounts (``mount``)."""
+    app = Flask(name)
     app.config.update(
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'other.db'}",
-        SECRET_KEY="other-secret",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / name}.db",
+        SECRET_KEY=f"{name}-secret",
         CACHE_REGIONS={"default": backend},
     )
     other_db.init_app(app)
     Caching().init_app(app, other_db)
-    init_dashboard(app, other_db)
+    setup(app)
+    init_dashboard(app, other_db, **mount)
     with app.app_context():
         other_db.create_all()
-        create_admin(other_db, "owner", "a long enough password")
-        other_db.session.add(Note(title="first"))
+        create_admin(other_db, *operator)
+        other_db.session.add(Note(title=note))
         other_db.session.commit()
         other_db.session.remove()
-    yield app
-    with app.app_context():
-        other_db.drop_all()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            other_db.drop_all()
+
+
+@pytest.fixture
+def other_app(tmp_path, backend):
+    with host_app(tmp_path, "other", OWNER, "first", backend) as app:
+        yield app
 
 
 def test_mounted_on_another_app_with_its_own_model(other_app):
     client = other_app.test_client()
     assert client.get("/admin/note/").status_code == 302  # login first
-    assert log_in(client, "owner", "a long enough password").status_code == 302
+    assert log_in(client, *OWNER).status_code == 302
 
     listing = client.get("/admin/note/").get_data(as_text=True)
     assert "first" in listing
@@ -64,17 +82,8 @@ def test_mounted_on_another_app_with_its_own_model(other_app):
         assert Note.cache.get(1).title == "renamed"
 
 
-@pytest.fixture
-def prefixed_app(tmp_path):
-    """A second app in this process, its own login, mounted under /ops/cache, with a JSON API."""
-    app = Flask("prefixed")
-    app.config.update(
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'prefixed.db'}",
-        SECRET_KEY="prefixed-secret",
-        CACHE_REGIONS={"default": {"backend": "dogpile.cache.memory", "expiration_time": 300}},
-    )
-    other_db.init_app(app)
-    Caching().init_app(app, other_db)
+def json_api(app: Flask) -> None:
+    """The host's own writes: a JSON API and a form post, neither knowing of the dashboard."""
 
     @app.post("/api/notes")
     def add_note():
@@ -88,16 +97,12 @@ def prefixed_app(tmp_path):
         other_db.session.commit()
         return redirect("/notes", 303)
 
-    init_dashboard(app, other_db, url="/ops/cache/")
-    with app.app_context():
-        other_db.create_all()
-        create_admin(other_db, "operator", "another long password")
-        other_db.session.add(Note(title="prefixed"))
-        other_db.session.commit()
-        other_db.session.remove()
-    yield app
-    with app.app_context():
-        other_db.drop_all()
+
+@pytest.fixture
+def prefixed_app(tmp_path):
+    """A second app in this process, its own login, mounted under /ops/cache, with a JSON API."""
+    with host_app(tmp_path, "prefixed", OPERATOR, "prefixed", setup=json_api, url="/ops/cache/") as app:
+        yield app
 
 
 def test_mounted_under_a_prefix_every_link_and_redirect_follows_it(prefixed_app):
@@ -108,7 +113,7 @@ def test_mounted_under_a_prefix_every_link_and_redirect_follows_it(prefixed_app)
     assert (
         response.status_code == 302 and response.location == "/ops/cache/login?next=%2Fops%2Fcache%2Fnote%2F"
     )
-    assert log_in(client, "operator", "another long password", prefix="/ops/cache").location == "/ops/cache/"
+    assert log_in(client, *OPERATOR, prefix="/ops/cache").location == "/ops/cache/"
 
     for path in ("/ops/cache/", "/ops/cache/note/", "/ops/cache/keys/", "/ops/cache/log/"):
         html = client.get(path).get_data(as_text=True)
@@ -131,7 +136,7 @@ def test_the_hosts_own_writes_need_no_csrf_token_and_get_no_flashes(prefixed_app
 
 def test_two_apps_in_one_process_each_mount_the_dashboard(dashboard, admin, prefixed_app):
     other = prefixed_app.test_client()
-    assert log_in(other, "operator", "another long password", prefix="/ops/cache").status_code == 302
+    assert log_in(other, *OPERATOR, prefix="/ops/cache").status_code == 302
     demo_listing = admin.get("/admin/").get_data(as_text=True)
     other_listing = other.get("/ops/cache/").get_data(as_text=True)
     assert 'href="/admin/user/"' in demo_listing and "/ops/cache" not in demo_listing
@@ -143,31 +148,17 @@ def test_two_apps_in_one_process_each_mount_the_dashboard(dashboard, admin, pref
 def test_a_host_with_its_own_flask_admin_keeps_it_beside_the_dashboard(tmp_path):
     """The host's Flask-Admin has the endpoint ``admin`` and a view of the same model: both mount,
     and each keeps its own pages, access rules and links."""
-    app = Flask("with_admin")
-    app.config.update(
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'with_admin.db'}",
-        SECRET_KEY="with-admin-secret",
-        CACHE_REGIONS={"default": {"backend": "dogpile.cache.memory", "expiration_time": 300}},
-    )
-    other_db.init_app(app)
-    Caching().init_app(app, other_db)
-    Admin(app, name="Back office", url="/manage", theme=Bootstrap4Theme()).add_view(ModelView(Note, other_db))
-    init_dashboard(app, other_db, url="/cache")
-    with app.app_context():
-        other_db.create_all()
-        create_admin(other_db, "operator", "another long password")
-        other_db.session.add(Note(title="shared"))
-        other_db.session.commit()
-        other_db.session.remove()
-    client = app.test_client()
-    try:
+
+    def back_office(app: Flask) -> None:
+        admin = Admin(app, name="Back office", url="/manage", theme=Bootstrap4Theme())
+        admin.add_view(ModelView(Note, other_db))
+
+    with host_app(tmp_path, "with_admin", OPERATOR, "shared", setup=back_office, url="/cache") as app:
+        client = app.test_client()
         host_page = client.get("/manage/note/")  # the host's own: open, as the host set it up
         assert host_page.status_code == 200 and "shared" in host_page.get_data(as_text=True)
         assert 'href="/cache' not in host_page.get_data(as_text=True)
         assert client.get("/cache/note/").status_code == 302  # the dashboard's: login first
-        assert log_in(client, "operator", "another long password", prefix="/cache").status_code == 302
+        assert log_in(client, *OPERATOR, prefix="/cache").status_code == 302
         dashboard_page = client.get("/cache/note/").get_data(as_text=True)
         assert "shared" in dashboard_page and 'href="/manage' not in dashboard_page
-    finally:
-        with app.app_context():
-            other_db.drop_all()
