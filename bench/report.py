@@ -114,7 +114,7 @@ def library_targets(times: Times, counts: dict[str, Any]) -> Iterator[Target]:
     yield _target("14", text, each(save, "flushed"), None)
 
 
-def scale_targets(times: Times, values: dict[str, int]) -> Iterator[Target]:
+def scale_targets(times: Times, values: dict[str, dict[str, int]]) -> Iterator[Target]:
     setups = list(dict.fromkeys(key[0] for key in times))
     sizes = sorted({int(key[1]) for key in times})
     if not sizes:
@@ -133,7 +133,7 @@ def scale_targets(times: Times, values: dict[str, int]) -> Iterator[Target]:
     yield _target("14", text, cold("cold page"), lambda r: r <= 2, RATIO)
     text = "cold `filter` + `count` (two reads) ÷ the plain `LIMIT/OFFSET` + `COUNT` (worst size)"
     yield _target("14", text, cold("cold filter"), None, RATIO)
-    largest = max(values.values(), default=0)
+    largest = max((cold["bytes"] for cold in values.values()), default=0)
     yield Target(
         "14", "largest value a page stores < 64 KB", f"{largest:,} B", largest < 65_536 if largest else None
     )
@@ -220,7 +220,7 @@ def _cell(times: Times, counts: dict[str, Any], key: tuple[str, str, str]) -> st
     return cell
 
 
-def _scale(times: Times, values: dict[str, int]) -> Iterator[str]:
+def _scale(times: Times, values: dict[str, dict[str, int]]) -> Iterator[str]:
     yield "## Listings that scale\n\n![A page of 20 at offset n/2 and its count](listing_scale.png)\n"
     yield (
         "`window(n/2, 20)` (the page and its count in one read, as the admin's list page reads them) and "
@@ -232,7 +232,7 @@ def _scale(times: Times, values: dict[str, int]) -> Iterator[str]:
     rows = []
     for setup, size in dict.fromkeys(key[:2] for key in times):
         plain, *cached = (times.get((setup, size, f"{k} + count"), 0) / 1e3 for k in kinds)
-        stored = values.get(f"{setup}{SEPARATOR}{size}", 0)
+        stored = values.get(f"{setup}{SEPARATOR}{size}", {}).get("bytes", 0)
         ratios = (f"{value / plain:.2f}{X}" for value in cached)
         rows.append(
             [setup, f"{int(size):,}", *(f"{ms:.3f}" for ms in (plain, *cached)), *ratios, f"{stored:,} B"]
@@ -272,21 +272,75 @@ def _http(http: dict[str, Any]) -> Iterator[str]:
     yield from table(head, rows, left=2)
 
 
-def _missed(targets: list[Target], http: dict[str, Any] | None) -> Iterator[str]:
-    """The missed targets and, for the pages, where the CPU goes: the facts of this run, no guesses."""
+def _missed(targets: list[Target], reasons: list[str]) -> Iterator[str]:
+    """The missed targets, then what this run measured that explains them: no guesses."""
     yield "## Targets missed\n"
     missed = [t for t in targets if t.met is False]
     yield from (f"- **{t.text}**: {t.measured}." for t in missed) if missed else ["None in this run."]
-    if http:
-        yield "\nWhere the pages' CPU goes (requests/s ≈ cores ÷ CPU per request):\n"
+    if reasons:
+        yield "\nWhat this run measured that explains them:\n"
+        yield from reasons
+
+
+def cold_reasons(scale: Times, times: Times, values: dict[str, dict[str, int]]) -> Iterator[str]:
+    """For each Redis setup, how much of a cold page + count its round trips take."""
+    for setup in dict.fromkeys(key[0] for key in scale if key[0].endswith("Redis")):
+        if reason := _cold_reason(setup, scale, times, values):
+            yield reason
+
+
+def _cold_reason(setup: str, scale: Times, times: Times, values: dict[str, dict[str, int]]) -> str | None:
+    """At the size where a cold page + count is slowest against the plain one. A round trip's cost
+    is the listing's `MGET` floor less its attach floor, timed in the same run."""
+    mget, attach = times.get((setup, LISTING, MGET)), times.get((setup, LISTING, ATTACH))
+
+    def ms(size: str, kind: str) -> float:
+        return scale.get((setup, size, f"{kind} + count"), 0) / 1e3
+
+    sizes = [key[1] for key in scale if key[0] == setup and ms(key[1], "plain page")]
+    size = max(sizes, key=lambda n: ms(n, "cold page") / ms(n, "plain page"), default=None)
+    trips = values.get(f"{setup}{SEPARATOR}{size}", {}).get("round_trips")
+    if mget is None or attach is None or size is None or trips is None:
+        return None
+    trip = (mget - attach) / 1e3
+    cold, plain, waits = ms(size, "cold page"), ms(size, "plain page"), trips * trip
+    return (
+        f"- {setup}, cold page + count at {int(size):,} rows: {trips} Redis round trips (the read that "
+        f"missed, the claim, the save), about {waits:.2f} ms of its {cold:.2f} ms at this run's "
+        f"{trip:.3f} ms a round trip (the listing's `MGET` floor less its attach floor); the plain "
+        f"page + count takes {plain:.2f} ms, and the cold read less its round trips "
+        f"{(cold - waits) / plain:.2f}{X} that."
+    )
+
+
+def page_reasons(http: dict[str, Any] | None) -> Iterator[str]:
+    """Where each page's CPU goes, and for the profiled page how fast a free read could make it."""
     for path, runs in (http or {}).get("pages", {}).items():
-        on, off = runs["on"]["cpu_ms"], runs["off"]["cpu_ms"]
+        on, off = runs["on"], runs["off"]
+        saved = off["cpu_ms"] - on["cpu_ms"]
         yield (
-            f"- `{path}`: the cache saves {off - on:.2f} of {off:.2f} ms of CPU per request "
-            f"({1 - on / off:.0%}); "
-            f"the other {on:.2f} ms are the request's own work (Flask, templates, the cached read), so "
-            f"requests/s can rise by about {off / on:.2f}{X} on these CPU-bound cores."
+            f"- `{path}`: the cache saves {saved:.2f} of {off['cpu_ms']:.2f} ms of CPU per request "
+            f"({1 - on['cpu_ms'] / off['cpu_ms']:.0%}); the other {on['cpu_ms']:.2f} ms are the "
+            "request's own work (Flask, templates, the cached read), so requests/s can rise by about "
+            f"{off['cpu_ms'] / on['cpu_ms']:.2f}{X} on these CPU-bound cores (requests/s ≈ cores ÷ CPU per "
+            "request)."
         )
+        if "read_share" in on:
+            yield _free_read(path, on, off)
+
+
+def _free_read(path: str, on: dict[str, Any], off: dict[str, Any]) -> str:
+    reading = on["cpu_ms"] * on["read_share"]
+    rest = on["cpu_ms"] - reading
+    budget = off["cpu_ms"] / 2 - rest
+    needs = f"at {budget / reading:.0%} of its cost" if budget > 0 else "below nothing: out of reach"
+    return (
+        f"- `{path}`, profiled in process: reading the data is {on['read_share']:.0%} of a cached request's "
+        f"time and {off['read_share']:.0%} of an uncached one's. The rest (Flask, the template) is about "
+        f"{rest:.2f} ms of the cached request's CPU and stays whatever the cache does, so even a free read "
+        f"gives at most {off['cpu_ms'] / rest:.2f}{X} the requests/s of `selectinload`; 2{X} needs the "
+        f"cached read {needs}."
+    )
 
 
 def write_report(out: Path, quick: bool = False, notes: list[str] | None = None) -> None:
@@ -300,7 +354,7 @@ def write_report(out: Path, quick: bool = False, notes: list[str] | None = None)
         "\n## Targets (issues 12 and 14)\n",
         *table("issue | target | measured | met", (t.cells() for t in targets), left=4),
         "",
-        *_missed(targets, http),
+        *_missed(targets, [*cold_reasons(scale, times, values), *page_reasons(http)]),
         "",
         *_results(times, counts),
         "",

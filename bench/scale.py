@@ -8,8 +8,9 @@ through the cache warm (``window(n/2, 20)``, as the admin's list page
 reads it, and ``filter(offset=n/2, limit=20)`` + ``count()``) and cold (the
 listing's guard flushed first, as a commit does). The table grows
 in the pyperf manager process before each size's benchmarks; the workers
-only read it. The size of every value the cold page stores is recorded
-beside the timings (``--sizes-out``), exact.
+only read it. The size of the largest value the cold page stores, and the
+Redis round trips it makes, are recorded beside the timings
+(``--sizes-out``), exact.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 from dashboard.extensions import caching, db
 from dashboard.models import User
 
-from .counts import recorded
+from .counts import per_operation, recorded
 from .library import SEPARATOR
 from .setups import Op, Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
 
@@ -66,12 +67,13 @@ def _timed(loops: int, setup: Setup, size: int, name: str) -> float:
     return loop_seconds(loops, make_app(setup), *operations(size)[name])
 
 
-def largest_value(setup: Setup, size: int) -> int:
-    """Bytes of the largest value a cold page and its count store."""
+def cold_page(setup: Setup, size: int) -> dict[str, int]:
+    """Bytes of the largest value a cold page and its count store, and its Redis round trips."""
     with make_app(setup).app_context():
         op, reset = operations(size)["cold page + count"]
         reset()
-        return max(recorded(caching.regions["default"], op).written.values(), default=0)
+        stored = max(recorded(caching.regions["default"], op).written.values(), default=0)
+        return {"bytes": stored, "round_trips": per_operation(op, db.engine, reset=reset).round_trips}
 
 
 def main() -> None:
@@ -83,10 +85,10 @@ def main() -> None:
     )
     runner.argparser.set_defaults(copy_env=True)
     runner.argparser.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    runner.argparser.add_argument("--sizes-out", type=Path, help="where the value sizes go (JSON)")
+    runner.argparser.add_argument("--sizes-out", type=Path, help="cold page: value, round trips (JSON)")
     args = runner.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    value_bytes: dict[str, int] = {}
+    cold: dict[str, dict[str, int]] = {}
     setups = all_setups()
     for database in dict.fromkeys(s.database for s in setups):
         on_database = [s for s in setups if s.database == database]
@@ -98,13 +100,13 @@ def main() -> None:
             for setup in on_database:
                 if not args.worker:
                     empty_cache(setup)
-                    value_bytes[f"{setup.label}{SEPARATOR}{size}"] = largest_value(setup, size)
+                    cold[f"{setup.label}{SEPARATOR}{size}"] = cold_page(setup, size)
                 for name in OPERATIONS:
                     runner.bench_time_func(
                         f"{setup.label}{SEPARATOR}{size}{SEPARATOR}{name}", _timed, setup, size, name
                     )
     if args.sizes_out and not args.worker:
-        args.sizes_out.write_text(json.dumps(value_bytes, indent=1))
+        args.sizes_out.write_text(json.dumps(cold, indent=1))
 
 
 if __name__ == "__main__":
