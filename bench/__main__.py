@@ -1,4 +1,4 @@
-"""``python -m bench``: time the library (pyperf), count it, load the dashboard, then write the report.
+"""``python -m bench``: time the library (pyperf), count and profile it, load the dashboard, write the report.
 
 Each part writes its JSON into ``--out`` (docs/benchmarks by default), and
 the report and plots are made from those files, so a part can be rerun
@@ -52,9 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         print("== listing scale (pyperf)", file=sys.stderr)
         sizes = ["--sizes", "1000,10000"] if args.quick else []
         _pyperf("scale", args.out, args.quick, "--sizes-out", str(args.out / "scale_values.json"), *sizes)
-        print("== exact counts", file=sys.stderr)
-        counts = {setup.label: World(setup).counts() for setup in all_setups()}
+        print("== exact counts, profiles", file=sys.stderr)
+        worlds = {setup.label: World(setup) for setup in all_setups()}
+        counts = {label: world.counts() for label, world in worlds.items()}
         (args.out / "counts.json").write_text(json.dumps(counts, indent=1))
+        profiles = {label: world.profile() for label, world in worlds.items()}
+        (args.out / "profile.json").write_text(json.dumps(profiles, indent=1))
     if args.no_http:
         notes.append("the HTTP part: --no-http")
     elif shutil.which("wrk") is None:

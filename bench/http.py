@@ -26,10 +26,8 @@ take away bounds how much faster the page can get.
 from __future__ import annotations
 
 import contextlib
-import cProfile
 import json
 import os
-import pstats
 import random
 import re
 import socket
@@ -57,6 +55,7 @@ from dashboard.commands import seed_users
 from dashboard.extensions import caching, db
 
 from .counts import warm_view
+from .profile import shares
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).with_name("wrk.lua")
@@ -247,17 +246,7 @@ def read_share(client: FlaskClient, path: str, requests: int = 50) -> float:
     work outside the template, and the lazy loads the template sets off."""
     for _ in range(3):
         client.get(path)
-    profile = cProfile.Profile()
-    profile.runcall(lambda: [client.get(path) for _ in range(requests)])
-    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    total = sum(timing[2] for timing in stats.values())  # every function's own time
-    reading = sum(
-        sign * timing[3]
-        for (filename, _, function), timing in stats.items()
-        for suffix, name, sign in READING
-        if function == name and filename.endswith(suffix)
-    )
-    return reading / total
+    return shares(lambda: client.get(path), {"reading": READING}, requests)["reading"]
 
 
 def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:

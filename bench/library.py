@@ -32,6 +32,7 @@ from dashboard.extensions import caching, db
 from dashboard.models import User
 
 from .counts import per_operation, recorded
+from .profile import shares
 from .readers import GET, LISTING, ExampleReader, GistReader, LibraryReader, MemoizeReader, PlainReader
 from .setups import Op, Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
 
@@ -42,6 +43,18 @@ UPDATE_PK, UPDATE_VIEWS = USERS + 1, (100, 101)  # a row outside the listings re
 READERS = (PlainReader, LibraryReader, ExampleReader, GistReader, MemoizeReader)  # the baseline first
 VARIANTS = {GET: ("hit", "miss"), LISTING: ("warm", "cold")}
 ATTACH, MGET = "floor: attach", "floor: Redis MGET + attach"
+PROFILED = {"memory": (GET, "hit"), "Redis": (LISTING, "warm")}  # the reads held to their floors
+PARTS = {  # what a warm read does, by the functions doing it; the floor does the first only
+    "attaching": (("caching/attach.py", "attach_all", 1),),
+    "the backend call": (
+        ("dogpile/cache/api.py", "get_serialized_multi", 1),  # the memory backend's
+        ("dogpile/cache/backends/redis.py", "get_serialized_multi", 1),
+    ),
+    "decoding": (("caching/serialize.py", "payloads", 1),),
+    "checking the guards": (("caching/store.py", "_lookups", 1),),
+    "counting the stats": (("caching/stats.py", "_count_reads", 1),),
+    "the session's autoflush check": (("caching/model.py", "_begin", 1),),
+}
 SEPARATOR = " | "
 
 
@@ -122,6 +135,13 @@ class World:
         if case.variant in ("miss", "cold"):
             return read, lambda: (expunge(), reader.forget(case.group, arg))
         return read, expunge
+
+    def profile(self) -> dict[str, Any]:
+        """Where the library's read held to a floor on this setup spends its time (:data:`PARTS`)."""
+        group, variant = PROFILED[self.setup.backend]
+        with self.app.app_context():
+            op, reset = self.callables(Case(self.setup.label, group, LibraryReader.name, variant))
+            return {"read": f"{group} ({variant})", "shares": shares(op, PARTS, 3000, reset)}
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Every case's exact counts, by group and label, the library's region counted."""

@@ -313,6 +313,19 @@ def _cold_reason(setup: str, scale: Times, times: Times, values: dict[str, dict[
     )
 
 
+def profile_reasons(profiles: dict[str, Any] | None) -> Iterator[str]:
+    """Where each setup's read held to a floor spends its profiled time, part by part."""
+    for setup, profile in (profiles or {}).items():
+        parts = profile["shares"]
+        floor = ("attaching",) if setup.endswith("memory") else ("attaching", "the backend call")
+        shown = ", ".join(f"{name} {share:.0%}" for name, share in parts.items())
+        yield (
+            f"- {setup}, {profile['read']}, profiled: {shown}; its floor does {' and '.join(floor)} only "
+            f"({sum(parts[name] for name in floor):.0%} here); the other {1 - sum(parts.values()):.0%} are "
+            "the calls that tie the parts together (the session, the key, the layers between)."
+        )
+
+
 def page_reasons(http: dict[str, Any] | None) -> Iterator[str]:
     """Where each page's CPU goes, and for the profiled page how fast a free read could make it."""
     for path, runs in (http or {}).get("pages", {}).items():
@@ -347,14 +360,16 @@ def write_report(out: Path, quick: bool = False, notes: list[str] | None = None)
     """Read the run's JSON files in ``out`` and write report.md and the plots there."""
     times, scale = medians(out / "library.json"), medians(out / "scale.json")
     counts, http = _load(out / "counts.json") or {}, _load(out / "http.json")
-    values = _load(out / "scale_values.json") or {}
+    values, profiles = _load(out / "scale_values.json") or {}, _load(out / "profile.json")
     targets = [*library_targets(times, counts), *scale_targets(scale, values), *http_targets(http)]
     parts = [
         *_header(out, quick, notes or []),
         "\n## Targets (issues 12 and 14)\n",
         *table("issue | target | measured | met", (t.cells() for t in targets), left=4),
         "",
-        *_missed(targets, [*cold_reasons(scale, times, values), *page_reasons(http)]),
+        *_missed(
+            targets, [*profile_reasons(profiles), *cold_reasons(scale, times, values), *page_reasons(http)]
+        ),
         "",
         *_results(times, counts),
         "",
