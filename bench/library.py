@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
 from dashboard.extensions import caching, db
-from dashboard.models import User
+from dashboard.models import Address, User
 
 from .counts import per_operation, recorded
 from .profile import shares
@@ -40,6 +40,8 @@ UPDATE = "update + commit"
 USERS, GET_PK, LIST_VIEWS = 1000, 4, 3  # views = id % 20: the listing of views 3 holds 50 users
 ARGS = {GET: GET_PK, LISTING: LIST_VIEWS}
 UPDATE_PK, UPDATE_VIEWS = USERS + 1, (100, 101)  # a row outside the listings read, toggled
+MOVED = "caching (an Address moved to another user)"  # counted, not timed: the keys it flushes
+MOVED_PK, MOVED_USERS = 1, (1, 2)
 READERS = (PlainReader, LibraryReader, ExampleReader, GistReader, MemoizeReader)  # the baseline first
 VARIANTS = {GET: ("hit", "miss"), LISTING: ("warm", "cold")}
 ATTACH, MGET = "floor: attach", "floor: Redis MGET + attach"
@@ -98,6 +100,9 @@ class World:
         with self.app.app_context():
             empty_cache(setup)
             grow_users(USERS + 1)
+            if db.session.get(Address, MOVED_PK) is None:
+                db.session.add(Address(id=MOVED_PK, user_id=MOVED_USERS[0], email="moved@example.org"))
+                db.session.commit()
             self.readers = {r.name: r(self.app, setup) for r in READERS}
             self.rows = {
                 GET: self._rows(User.id == GET_PK),
@@ -153,6 +158,9 @@ class World:
                 op, reset = self.callables(case)
                 found = per_operation(op, engine, [caching.regions["default"]], reset)
             counts[f"{case.group}{SEPARATOR}{case.label}"] = vars(found)
+        with self.app.app_context():
+            move, load = _update(db.session, Address, MOVED_PK, ("user_id", MOVED_USERS))
+            counts[f"{UPDATE}{SEPARATOR}{MOVED}"] = vars(per_operation(move, db.engine, reset=load))
         return counts
 
 
@@ -175,20 +183,25 @@ def _attach(rows: list[dict[str, Any]]) -> list[Any]:
     return objects
 
 
-def _update(session: Any) -> tuple[Op, Op]:
-    """Change ``views`` and commit (timed), after loading the row (untimed).
+def _update(
+    session: Any,
+    model: type = User,
+    pk: int = UPDATE_PK,
+    toggled: tuple[str, tuple[Any, Any]] = ("views", UPDATE_VIEWS),
+) -> tuple[Op, Op]:
+    """Change a column and commit (timed), after loading the row (untimed).
 
-    ``views`` flips between two values from the value just loaded, so every
+    The column flips between two values from the value just loaded, so every
     commit really changes a column with listings.
     """
+    name, (first, second) = toggled
     loaded: list[Any] = []
 
     def load() -> None:
-        loaded[:] = [session.get(User, UPDATE_PK)]
+        loaded[:] = [session.get(model, pk)]
 
     def commit() -> None:
-        user = loaded[0]
-        user.views = UPDATE_VIEWS[1] if user.views == UPDATE_VIEWS[0] else UPDATE_VIEWS[0]
+        setattr(loaded[0], name, second if getattr(loaded[0], name) == first else first)
         session.commit()
 
     return commit, load

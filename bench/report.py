@@ -21,7 +21,7 @@ from typing import Any
 import pyperf
 
 from .http import PAGES, ROUND_TRIPS_MS, modelled_ms
-from .library import ATTACH, GET, LISTING, MGET, SEPARATOR, UPDATE
+from .library import ATTACH, GET, LISTING, MGET, MOVED, SEPARATOR, UPDATE
 from .plot import plot_library, plot_scale
 
 PACKAGES = ("SQLAlchemy", "Flask-SQLAlchemy", "dogpile.cache", "redis", "psycopg", "Flask-Caching", "pyperf")
@@ -112,6 +112,8 @@ def library_targets(times: Times, counts: dict[str, Any]) -> Iterator[Target]:
     )
     text = "logical keys an update of one User flushes (each with its guard)"
     yield _target("14", text, each(save, "flushed"), None)
+    text = "logical keys moving one Address to another user flushes (each with its guard)"
+    yield _target("14", text, each(SEPARATOR.join((UPDATE, MOVED)), "flushed"), None)
 
 
 def scale_targets(times: Times, values: dict[str, dict[str, int]]) -> Iterator[Target]:
