@@ -74,4 +74,3 @@ class Namespace:
         if head.startswith(GUARD_PREFIX):
             return namespace + scan.logical_glob(pattern)
         return namespace + "*"
-

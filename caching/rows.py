@@ -128,4 +128,3 @@ def _equality_binds(where: Any) -> list[tuple[Column[Any], str]] | None:
             return None
         pairs.append((column, bind.key))
     return pairs
-

@@ -171,4 +171,3 @@ def database_error(exc: BaseException) -> tuple[str, int]:
 
 
 DATABASE_ERRORS = (DBAPIError, OverflowError)
-

@@ -103,10 +103,14 @@ def test_a_row_of_two_models_warm_is_the_rows_objects_of_the_query(users, sql):
 
     rows = db.session.execute(stmt.options(FromCache())).all()
 
-    assert [(a.id, a.email, u.id, u.username) for a, u in rows] == expected == [
-        (1, "a@b.org", 4, "user4"),
-        (2, "c@d.org", 4, "user4"),
-    ]
+    assert (
+        [(a.id, a.email, u.id, u.username) for a, u in rows]
+        == expected
+        == [
+            (1, "a@b.org", 4, "user4"),
+            (2, "c@d.org", 4, "user4"),
+        ]
+    )
     assert rows[0][1] is rows[1][1] is db.session.get(User, 4)
     assert [a.user for a, _ in rows] == [rows[0][1]] * 2
     assert len(sql) == 0

@@ -62,7 +62,7 @@ def test_the_csv_export_writes_every_row(dashboard, admin):
 
 
 def test_the_csv_export_neutralises_formulas(dashboard, admin):
-    dangerous = ["=HYPERLINK(\"http://evil\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1"]
+    dangerous = ['=HYPERLINK("http://evil")', "+1+1", "-2+3", "@SUM(A1)", "\t=1"]
     with dashboard.app_context():
         db.session.add_all(User(username=name, email="x@example.org", views=0) for name in dangerous)
         db.session.commit()

@@ -94,4 +94,3 @@ def test_a_failed_login_hashes_once_whether_or_not_the_name_exists(client, monke
     assert log_in(client, username, "wrong").status_code == 401
     assert len(checked) == 1 and checked[0].startswith(("scrypt:", "pbkdf2:"))
     assert checked[0].split("$")[0] == auth._dummy_hash().split("$")[0]  # same method, same cost
-
