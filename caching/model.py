@@ -23,7 +23,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, ClassVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
@@ -36,6 +36,7 @@ from .mapping import ModelInfo, info_for, register
 from .pagination import CachePagination
 from .query import FromCache
 from .relationships import remember
+from .statements import COUNT, OBJECTS, ROWS, Statements
 from .store import MISS
 
 ORDERS = ("asc", "desc")
@@ -50,6 +51,10 @@ class Cache:
     @cached_property
     def info(self) -> ModelInfo:
         return info_for(self.model)
+
+    @cached_property
+    def statements(self) -> Statements:
+        return Statements(self.model, self.info)
 
     @property
     def label(self) -> str:
@@ -140,13 +145,12 @@ class Cache:
         criteria = self._criteria(criteria, session)
         if not self._representable(criteria):
             return 0
-        stmt = self._count_statement(criteria)
         if self._bypass(state, session):
-            return session.scalar(stmt)
+            return self._number(session, criteria)
         listing = self.info.listing_key(criteria)
         key = keys.count_key(listing)
         return state.region(self.label).store.read_through(
-            key, [keys.guard_key(listing)], lambda: _counted(session.scalar(stmt)), _count
+            key, [keys.guard_key(listing)], lambda: _counted(self._number(session, criteria)), _count
         )
 
     # -- flush and FromCache ----------------------------------------------
@@ -182,14 +186,12 @@ class Cache:
         if not self._representable(criteria):
             return [], 0 if counted else None
 
-        def statement(*entities: Any) -> Any:
-            pk_attribute = info.attributes[info.pk_index]
-            order = pk_attribute.desc() if order_by == "desc" else pk_attribute.asc()
-            return select(*entities).filter_by(**criteria).order_by(order).offset(start).limit(count)
+        def statement(what: str) -> tuple[Any, dict[str, Any]]:
+            return self.statements.listing(what, criteria, order_by == "desc", start, count)
 
         if self._bypass(state, session):
-            objects = list(session.scalars(statement(self.model)))
-            return objects, session.scalar(self._count_statement(criteria)) if counted else None
+            objects = list(session.scalars(*statement(OBJECTS)))
+            return objects, self._number(session, criteria) if counted else None
         listing = info.listing_key(criteria)
         stop = None if count is None else start + count
         key = keys.window_key(listing, start, stop, descending=order_by == "desc")
@@ -205,8 +207,7 @@ class Cache:
             return MISS if rows is None else attached(rows)
 
         def load() -> tuple[list[list[Any]], list[Any]]:
-            # built on a miss only: building a statement costs a hit as much as decoding its rows
-            rows = [list(row) for row in session.execute(statement(*info.attributes))]
+            rows = [list(row) for row in session.execute(*statement(ROWS))]
             return rows, attached(rows)
 
         store = state.region(self.label).store
@@ -217,14 +218,15 @@ class Cache:
         def load_missing(missing: list[str]) -> dict[str, tuple[Any, Any]]:
             loaded = {key: load()} if key in missing else {}
             if total in missing:
-                loaded[total] = _counted(session.scalar(self._count_statement(criteria)))
+                loaded[total] = _counted(self._number(session, criteria))
             return loaded
 
         values = store.read_together([(key, guards, use), (total, guards, _count)], load_missing)
         return values[key], values[total]
 
-    def _count_statement(self, criteria: dict[str, Any]) -> Any:
-        return select(func.count()).select_from(self.model).filter_by(**criteria)
+    def _number(self, session: Session, criteria: dict[str, Any]) -> int:
+        """How many objects the listing of ``criteria`` holds, counted by the database."""
+        return session.scalar(*self.statements.listing(COUNT, criteria))
 
     def _bypass(self, state: CachingState, session: Session) -> bool:
         return not state.enabled or self.info.table in written_tables(session)
@@ -301,4 +303,3 @@ class CacheableMixin:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         register(cls)
-

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
 from caching.pagination import CachePagination
+from caching.statements import Statements
 from tests.conftest import fresh_session
 from tests.models import User, db
 
@@ -41,6 +42,29 @@ def test_a_window_is_the_page_and_the_count_the_queries_give(users, offset, limi
     assert read(offset, limit, order_by, **criteria) == expected  # cold
     fresh_session()
     assert read(offset, limit, order_by, **criteria) == expected  # warm
+
+
+def test_each_shape_of_statement_is_built_once_and_run_with_each_reads_values(users, monkeypatch):
+    """Building a statement costs as much as running it, so each shape (the columns compared,
+    which are NULL, the order, whether there is a LIMIT) is built once; reads of one shape bind
+    their own values, and reads of other shapes are not confused with them."""
+    built = []
+    build = Statements._build
+    monkeypatch.setattr(Statements, "_build", lambda self, *shape: built.append(shape) or build(self, *shape))
+    monkeypatch.setattr(User.cache, "statements", Statements(User, User.cache.info))  # none built yet
+    with db.session.no_autoflush:
+        db.session.get(User, 2).email = None
+    db.session.commit()
+    reads = [(0, 2, "asc", {"views": 3}), (1, 3, "asc", {"views": 4}), (0, 2, "desc", {"views": 3}),
+             (0, None, "asc", {"views": 4}), (0, 2, "asc", {"email": None}),
+             (0, 2, "asc", {"email": "user3@example.org"})]  # fmt: skip
+    for offset, limit, order_by, criteria in reads:
+        expected = plain(offset, limit, order_by == "desc", **criteria)
+        fresh_session()
+        assert read(offset, limit, order_by, **criteria) == expected, criteria
+
+    # rows: views, views descending, views with no LIMIT, email, email NULL; counts: views, email, email NULL
+    assert len(built) == len(set(built)) == 8
 
 
 def test_a_warm_window_is_one_backend_call_and_no_sql(users, sql, counter):
