@@ -23,7 +23,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, ClassVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
@@ -73,9 +72,8 @@ class Cache:
             existing = session.identity_map.get(info.identity_key_for_pk(pk))
             if existing is not None and _fully_loaded(info, existing):
                 return existing
-        pk_attribute = info.attributes[info.pk_index]
         if self._bypass(state, session):
-            return session.scalars(select(self.model).where(pk_attribute == pk)).first()
+            return session.scalars(*self.statements.one(OBJECTS, pk)).first()
 
         def use(data: Any) -> Any:
             if data is None:
@@ -84,7 +82,7 @@ class Cache:
             return MISS if row is None else attach(session, info, row)
 
         def load() -> tuple[list[Any] | None, Any]:
-            row = session.execute(select(*info.attributes).where(pk_attribute == pk)).first()
+            row = session.execute(*self.statements.one(ROWS, pk)).first()
             if row is None:
                 return None, None
             values = list(row)

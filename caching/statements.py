@@ -1,4 +1,5 @@
-"""A model's listing and count statements, built once per shape and run with bound values.
+"""A model's statements (an object by key, a listing, a count), built once per shape and run
+with bound values.
 
 Building ``select(...).filter_by(...).order_by(...).offset(...).limit(...)``
 and its ``COUNT`` costs 0.1-0.3 ms, as much as SQLite takes to run them. A
@@ -11,14 +12,14 @@ cache) only runs it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
 
 from .mapping import ModelInfo
 
-OFFSET, LIMIT = "window_offset", "window_limit"  # no criterion's parameter is named so: they are numbered
+OFFSET, LIMIT, PK = "window_offset", "window_limit", "pk"  # criteria's parameters are numbered: no clash
 ROWS, OBJECTS, COUNT = "rows", "objects", "count"  # what it selects: column values, instances, a count
 
 
@@ -43,15 +44,27 @@ class Statements:
         names = sorted(criteria)
         nulls = frozenset(name for name in names if criteria[name] is None)
         shape = (what, tuple(names), nulls, descending, limit is not None)
-        statement = self._built.get(shape)
-        if statement is None:
-            statement = self._built[shape] = self._build(*shape)
+        statement = self._get(shape, lambda: self._build(*shape))
         params = {f"criterion_{i}": criteria[name] for i, name in enumerate(names) if name not in nulls}
         if what != COUNT:
             params[OFFSET] = offset
             if limit is not None:
                 params[LIMIT] = limit
         return statement, params
+
+    def one(self, what: str, pk: Any) -> tuple[Select[Any], dict[str, Any]]:
+        """The statement selecting ``what`` (:data:`ROWS` or :data:`OBJECTS`) of the object whose
+        ``cache_pk`` is ``pk``, and its parameters."""
+        info = self._info
+        entities = info.attributes if what == ROWS else (self._model,)
+        pk_attribute = info.attributes[info.pk_index]
+        return self._get((what, PK), lambda: select(*entities).where(pk_attribute == bindparam(PK))), {PK: pk}
+
+    def _get(self, shape: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
+        statement = self._built.get(shape)
+        if statement is None:
+            statement = self._built[shape] = build()
+        return statement
 
     def _build(
         self, what: str, names: tuple[str, ...], nulls: frozenset[str], descending: bool, limited: bool
