@@ -178,7 +178,8 @@ def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) ->
         and all(type(flag) is bool for flag in attributes.values())
     ):
         return None
-    checked = [_checked_row(state, row, len(result_keys)) for row in rows]
+    models: Models = {}
+    checked = [_checked_row(state, row, len(result_keys), models) for row in rows]
     if None in checked:
         return None
     built = _attached(session, checked, len(result_keys))
@@ -194,22 +195,37 @@ class _Instance(NamedTuple):
     values: dict[str, Any]
 
 
-def _checked_row(state: CachingState, row: Any, width: int) -> list[Any] | None:
-    """The row's cells, instances resolved to their model, or None if any does not fit."""
+Models = dict[tuple[str, str], "ModelInfo | None"]
+"""A result's stored classes, by class path and fingerprint, and their models if they fit."""
+
+
+def _checked_row(state: CachingState, row: Any, width: int, models: Models) -> list[Any] | None:
+    """The row's cells, instances resolved to their model, or None if any does not fit
+    (``models``: :func:`_model_of`'s answers for this result)."""
     if type(row) is not list or len(row) != width:
         return None
     cells = []
     for cell in row:
         if isinstance(cell, EntityRef):
-            model = state.model_by_path(cell.class_path) if type(cell.class_path) is str else None
-            if model is None:
-                return None
-            info = info_for(model)
-            if info.fingerprint != cell.fingerprint or not entries.entity_values(info, cell.values):
+            info = _model_of(state, cell, models)
+            if info is None or not entries.entity_values(info, cell.values):
                 return None
             cell = _Instance(info, cell.values)
         cells.append(cell)
     return cells
+
+
+def _model_of(state: CachingState, ref: EntityRef, models: Models) -> ModelInfo | None:
+    """The model of a stored instance, if its class is mapped and its schema unchanged; found
+    once per class and fingerprint in ``models`` (a result's rows name one or two)."""
+    if type(ref.class_path) is not str or type(ref.fingerprint) is not str:
+        return None
+    named = (ref.class_path, ref.fingerprint)
+    if named not in models:
+        model = state.model_by_path(ref.class_path)
+        info = None if model is None else info_for(model)
+        models[named] = info if info is not None and info.fingerprint == ref.fingerprint else None
+    return models[named]
 
 
 def _attached(session: Session, rows: list[list[Any]], width: int) -> list[tuple[Any, ...]]:

@@ -282,14 +282,12 @@ _NOTHING = object()
 def _unloaded_value(session: Session, plan: Plan, member: Any) -> Any:
     """The value naming ``member``'s targets, if it has not loaded the relationship, else ``_NOTHING``."""
     member_state = instance_state(member)
-    if (
-        member_state.session_id != session.hash_key
-        or member_state.key is None
-        or plan.prop.key in member_state.dict
-        or plan.prop.parent not in member_state.mapper.iterate_to_root()
-    ):
+    if member_state.session_id != session.hash_key or member_state.key is None:
         return _NOTHING
-    value = member_state.dict.get(plan.local, _NOTHING)
+    values, mapper, prop = member_state.dict, member_state.mapper, plan.prop  # properties: read once
+    if prop.key in values or not (mapper is prop.parent or mapper.isa(prop.parent)):
+        return _NOTHING
+    value = values.get(plan.local, _NOTHING)
     return _NOTHING if value is None else value
 
 

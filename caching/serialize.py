@@ -69,11 +69,16 @@ class Codec:
 
     def loads(self, data: bytes) -> Any:
         try:
-            return msgpack.unpackb(data, ext_hook=self._ext_hook, raw=False, strict_map_key=False)
+            return self._unpack(data)
         except CantDeserializeException:
             raise
         except Exception as exc:  # any malformed bytes are a miss, never an error
             raise CantDeserializeException() from exc
+
+    def _unpack(self, data: bytes) -> Any:
+        """msgpack's decode with our extension types; errors are :meth:`loads`'s to turn into a miss
+        (an entity nested in a value is decoded here, inside the value's one ``try``)."""
+        return msgpack.unpackb(data, ext_hook=self._ext_hook, raw=False, strict_map_key=False)
 
     def _default(self, value: Any) -> Any:
         if isinstance(value, enum.Enum):
@@ -127,8 +132,8 @@ class Codec:
             return decimal.Decimal(data.decode())
         if code == _UUID:
             return uuid.UUID(bytes=data)
-        if code == _ENTITY:
-            return EntityRef(*self.loads(data))
+        if code == _ENTITY:  # one per instance of a statement result: unpacked here, no second try
+            return EntityRef(*self._unpack(data))
         if code == _ENUM:
             path, name = self.loads(data)
             return _enums[path][name]  # an unknown class or name: a miss
@@ -184,10 +189,10 @@ class PlainRegion(CacheRegion):
         """The payload of each stored value (None or ``NO_VALUE`` when missing), as :meth:`get_payloads`."""
         expiration_time = self.expiration_time
         oldest = float("-inf") if expiration_time is None else time.time() - expiration_time
-        invalidated = self.region_invalidator.is_invalidated
+        invalidated, loads = self.region_invalidator.is_invalidated, self.deserializer
         payloads = []
         for value in raw:
-            stored = None if value is None or value is NO_VALUE else parse_stored(self.deserializer, value)
+            stored = None if value is None or value is NO_VALUE else parse_stored(loads, value)
             fresh = stored is not None and stored[0] >= oldest and not invalidated(stored[0])
             payloads.append(stored[2] if fresh else NO_VALUE)
         return payloads
