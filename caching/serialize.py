@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import functools
 import hashlib
 import hmac
 import pickle
@@ -62,6 +63,11 @@ class Codec:
             hmac.new(secret_key, b"caching.signed-pickle", hashlib.sha256).digest() if secret_key else None
         )
         self._encode_entity = encode_entity
+        # msgpack's decode with our extension types, bound once (no Python frame per value);
+        # its errors are loads()'s to turn into a miss, also for an entity nested in a value
+        self._unpack = functools.partial(
+            msgpack.unpackb, ext_hook=self._ext_hook, raw=False, strict_map_key=False
+        )
 
     def dumps(self, value: Any) -> bytes:
         # strict types: a str or int Enum member reaches _default instead of passing as its content
@@ -74,11 +80,6 @@ class Codec:
             raise
         except Exception as exc:  # any malformed bytes are a miss, never an error
             raise CantDeserializeException() from exc
-
-    def _unpack(self, data: bytes) -> Any:
-        """msgpack's decode with our extension types; errors are :meth:`loads`'s to turn into a miss
-        (an entity nested in a value is decoded here, inside the value's one ``try``)."""
-        return msgpack.unpackb(data, ext_hook=self._ext_hook, raw=False, strict_map_key=False)
 
     def _default(self, value: Any) -> Any:
         if isinstance(value, enum.Enum):
