@@ -32,8 +32,8 @@ from __future__ import annotations
 import weakref
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Column, Select, select
 from sqlalchemy.engine import IteratorResult
@@ -59,6 +59,18 @@ RECENT_GROUPS = 16  # groups a session remembers: a page's listings, not a scrip
 MAX_BATCH = 1000  # members loaded at once: one IN list, one backend call
 
 
+_PLAIN = (int, str)  # value types whose naming a plan keeps (not bool: True == 1)
+NAMES_KEPT = 10_000  # namings a plan keeps (then it starts over)
+
+
+class Naming(NamedTuple):
+    """What a value names through a plan: its canonical form, its key and the key's guards."""
+
+    canonical: Any
+    key: str
+    guards: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Plan:
     """How one relationship reads through the cache.
@@ -76,6 +88,10 @@ class Plan:
     kind: str
     link: Column[Any] | None = None  # many-to-many: the secondary's column naming the parent
     linked: Column[Any] | None = None  # many-to-many: the secondary's column naming the target
+    # naming() of plain values: a page's lazy loads name the same parents' values every time
+    _names: dict[tuple[type, Any, bool], Naming] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def tables(self) -> frozenset[str]:
@@ -112,6 +128,23 @@ class Plan:
         if not self.target.representable(self.remote, canonical):
             raise ValueError(f"{value!r} is out of the range of {self.target.name}.{self.remote}")
         return canonical
+
+    def naming(self, value: Any, zones: bool) -> Naming:
+        """``value`` as :meth:`canonical` renders it (its errors too), the key that names its
+        targets and that key's guards: worked out once per plain value (an int or str key,
+        whose equal values name the same key) and kept, not once per parent and read."""
+        plain = type(value) in _PLAIN
+        memo = (type(value), value, zones)
+        found = self._names.get(memo) if plain else None
+        if found is None:
+            canonical = self.canonical(value, zones)
+            key = self.key(canonical)
+            found = Naming(canonical, key, tuple(self.guards(key)))
+            if plain:
+                if len(self._names) >= NAMES_KEPT:
+                    self._names.clear()
+                self._names[memo] = found
+        return found
 
     def grouping(self, value: Any) -> Any:
         """A row's value of the grouping column, as :meth:`canonical` renders it."""
@@ -324,10 +357,11 @@ class Batch:
         target, plan = self.target, self.plan
         zones = self.session.get_bind(mapper=target.mapper).dialect.name in ZONED_DIALECTS
         try:
-            canonical = {value: plan.canonical(value, zones) for value in values}
+            names = {value: plan.naming(value, zones) for value in values}
         except (TypeError, ValueError):
             return None
-        named = {plan.key(c): c for c in canonical.values()}
+        named = {n.key: n.canonical for n in names.values()}
+        guards = {n.key: n.guards for n in names.values()}
 
         def load(missing: list[str]) -> dict[str, tuple[Any, list[dict[str, Any]]]]:
             selected = self._select([named[key] for key in missing])
@@ -339,7 +373,7 @@ class Batch:
             return loaded
 
         store = self.state.region(target.model.cache_label).store
-        by_key = store.read_many([(key, plan.guards(key)) for key in named], load, self._rows)
+        by_key = store.read_many(list(guards.items()), load, self._rows)
         rows = {named[key]: found for key, found in by_key.items()}
         objects = attach_all(self.session, target, [r for found in rows.values() for r in found])
         remember(self.session, objects)
@@ -347,7 +381,7 @@ class Batch:
         for c, found in rows.items():
             attached[c] = objects[start : start + len(found)]
             start += len(found)
-        return {value: attached[c] for value, c in canonical.items()}
+        return {value: attached[n.canonical] for value, n in names.items()}
 
     def _rows(self, data: Any) -> Any:
         """A hit's rows (as :func:`attach_all` takes them), or ``MISS`` if the entry is not of our shape."""
