@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
-import functools
 import hashlib
 import hmac
 import pickle
@@ -63,11 +62,6 @@ class Codec:
             hmac.new(secret_key, b"caching.signed-pickle", hashlib.sha256).digest() if secret_key else None
         )
         self._encode_entity = encode_entity
-        # msgpack's decode with our extension types, bound once (no Python frame per value);
-        # its errors are loads()'s to turn into a miss, also for an entity nested in a value
-        self._unpack = functools.partial(
-            msgpack.unpackb, ext_hook=self._ext_hook, raw=False, strict_map_key=False
-        )
 
     def dumps(self, value: Any) -> bytes:
         # strict types: a str or int Enum member reaches _default instead of passing as its content
@@ -75,7 +69,7 @@ class Codec:
 
     def loads(self, data: bytes) -> Any:
         try:
-            return self._unpack(data)
+            return msgpack.unpackb(data, ext_hook=self._ext_hook, raw=False, strict_map_key=False)
         except CantDeserializeException:
             raise
         except Exception as exc:  # any malformed bytes are a miss, never an error
@@ -133,8 +127,8 @@ class Codec:
             return decimal.Decimal(data.decode())
         if code == _UUID:
             return uuid.UUID(bytes=data)
-        if code == _ENTITY:  # one per instance of a statement result: unpacked here, no second try
-            return EntityRef(*self._unpack(data))
+        if code == _ENTITY:
+            return EntityRef(*self.loads(data))
         if code == _ENUM:
             path, name = self.loads(data)
             return _enums[path][name]  # an unknown class or name: a miss
