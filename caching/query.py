@@ -30,7 +30,7 @@ from sqlalchemy.util import LRUCache
 
 from . import entries, keys
 from .attach import attach_all
-from .invalidation import written_tables
+from .invalidation import writes_any
 from .mapping import ModelInfo, info_for
 from .relationships import remember
 from .serialize import EntityRef
@@ -138,7 +138,7 @@ def load_from_cache(state: CachingState, orm_context: ORMExecuteState) -> Result
     statement = orm_context.statement
     cache_key = statement._generate_cache_key()
     reads = statement_reads(statement, cache_key, session.get_bind(**orm_context.bind_arguments).dialect)
-    if reads.tables & written_tables(session) or session.new or session.dirty or session.deleted:
+    if writes_any(session, reads.tables) or session.new or session.dirty or session.deleted:
         return None  # the session sees uncommitted data: neither serve nor store
     key = option.cache_key or statement_key(statement, cache_key, orm_context.parameters, reads.shape)
 

@@ -33,6 +33,7 @@ import weakref
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Column, Select, select
@@ -47,7 +48,7 @@ from sqlalchemy.sql.elements import BinaryExpression
 from . import entries, keys
 from .attach import attach_all
 from .canonical import ZONED_DIALECTS
-from .invalidation import written_tables
+from .invalidation import writes_any
 from .mapping import ModelInfo, cacheable, info_for
 from .store import MISS
 
@@ -93,9 +94,10 @@ class Plan:
         default_factory=dict, init=False, repr=False, compare=False
     )
 
-    @property
+    @cached_property
     def tables(self) -> frozenset[str]:
-        """The tables its loads read: written in the session's transaction, SQL answers."""
+        """The tables its loads read: written in the session's transaction, SQL answers.
+        (Asked by every lazy load; a plan does not change.)"""
         if self.link is None:
             return frozenset({self.target.table})
         return frozenset({self.target.table, self.link.table.fullname})  # type: ignore[attr-defined]
@@ -286,7 +288,7 @@ def load_from_cache(state: CachingState, orm_context: ORMExecuteState) -> Result
         or orm_context.statement._with_options  # loader options travel with the parent: leave them to SQL
         or type(parameters) is not dict
         or len(parameters) != 1
-        or not plan.tables.isdisjoint(written_tables(session))
+        or writes_any(session, plan.tables)
         or session.new
         or session.dirty
         or session.deleted
