@@ -40,7 +40,7 @@ from sqlalchemy import Column, Select, select
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.engine.result import Result, SimpleResultMetaData
 from sqlalchemy.orm import ORMExecuteState, RelationshipProperty, Session
-from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression
@@ -296,40 +296,37 @@ def load_from_cache(state: CachingState, orm_context: ORMExecuteState) -> Result
         return None
     (value,) = parameters.values()
     owner = parent.obj()
-    batch = Batch(state, session, plan)
-    members = [(owner, value)]
-    for member in _group_of(session, owner):
-        if member is not owner and len(members) < MAX_BATCH:
-            sibling_value = _unloaded_value(session, plan, member)
-            if sibling_value is not _NOTHING:
-                members.append((member, sibling_value))
-    loaded = batch.load({v for _, v in members})
+    members = _members(session, plan, owner, value)
+    loaded = Batch(state, session, plan).load({v for _, v in members})
     if loaded is None:
         return None
+    key, uselist = plan.prop.key, plan.prop.uselist
     for member, member_value in members[1:]:
-        set_committed_value(member, plan.prop.key, _attribute(plan, loaded[member_value]))
+        objects = loaded[member_value]
+        set_committed_value(member, key, list(objects) if uselist else (objects[0] if objects else None))
     return _result(plan, loaded[value])
 
 
-_NOTHING = object()
-
-
-def _unloaded_value(session: Session, plan: Plan, member: Any) -> Any:
-    """The value naming ``member``'s targets, if it has not loaded the relationship, else ``_NOTHING``."""
-    member_state = instance_state(member)
-    if member_state.session_id != session.hash_key or member_state.key is None:
-        return _NOTHING
-    values, mapper, prop = member_state.dict, member_state.mapper, plan.prop  # properties: read once
-    if prop.key in values or not (mapper is prop.parent or mapper.isa(prop.parent)):
-        return _NOTHING
-    value = values.get(plan.local, _NOTHING)
-    return _NOTHING if value is None else value
-
-
-def _attribute(plan: Plan, objects: list[Any]) -> Any:
-    if plan.prop.uselist:
-        return list(objects)
-    return objects[0] if objects else None
+def _members(session: Session, plan: Plan, owner: Any, value: Any) -> list[tuple[Any, Any]]:
+    """``(owner, value)``, then each member of the owner's group that has not loaded the
+    relationship, with the value naming its targets: ``MAX_BATCH`` in all at most. One loop
+    over the group, what does not change from member to member read once."""
+    members = [(owner, value)]
+    hash_key, prop, local = session.hash_key, plan.prop, plan.local
+    key, parent = prop.key, prop.parent
+    for member in _group_of(session, owner):
+        if len(members) >= MAX_BATCH:
+            break
+        member_state = instance_state(member)
+        if member is owner or member_state.session_id != hash_key or member_state.key is None:
+            continue
+        values, mapper = instance_dict(member), member_state.mapper
+        if key in values or not (mapper is parent or mapper.isa(parent)):
+            continue
+        member_value = values.get(local)  # None joins no row: left unloaded
+        if member_value is not None:
+            members.append((member, member_value))
+    return members
 
 
 def _result(plan: Plan, objects: list[Any]) -> Result[Any]:
