@@ -178,9 +178,8 @@ def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) ->
         and all(type(flag) is bool for flag in attributes.values())
     ):
         return None
-    models: Models = {}
-    checked = [_checked_row(state, row, len(result_keys), models) for row in rows]
-    if None in checked:
+    checked = _checked_rows(state, rows, len(result_keys))
+    if checked is None:
         return None
     built = _attached(session, checked, len(result_keys))
     result = IteratorResult(SimpleResultMetaData(result_keys), iter(built))
@@ -199,20 +198,24 @@ Models = dict[tuple[str, str], "ModelInfo | None"]
 """A result's stored classes, by class path and fingerprint, and their models if they fit."""
 
 
-def _checked_row(state: CachingState, row: Any, width: int, models: Models) -> list[Any] | None:
-    """The row's cells, instances resolved to their model, or None if any does not fit
-    (``models``: :func:`_model_of`'s answers for this result)."""
-    if type(row) is not list or len(row) != width:
-        return None
-    cells = []
-    for cell in row:
-        if isinstance(cell, EntityRef):
-            info = _model_of(state, cell, models)
-            if info is None or not entries.entity_values(info, cell.values):
-                return None
-            cell = _Instance(info, cell.values)
-        cells.append(cell)
-    return cells
+def _checked_rows(state: CachingState, rows: list[Any], width: int) -> list[list[Any]] | None:
+    """Each row's cells, instances resolved to their model, or None if any does not fit.
+    One loop over the result (no call per row), each class's model found once."""
+    models: Models = {}
+    checked = []
+    for row in rows:
+        if type(row) is not list or len(row) != width:
+            return None
+        cells = []
+        for cell in row:
+            if isinstance(cell, EntityRef):
+                info = _model_of(state, cell, models)
+                if info is None or not entries.entity_values(info, cell.values):
+                    return None
+                cell = _Instance(info, cell.values)
+            cells.append(cell)
+        checked.append(cells)
+    return checked
 
 
 def _model_of(state: CachingState, ref: EntityRef, models: Models) -> ModelInfo | None:
