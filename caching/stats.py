@@ -398,15 +398,13 @@ class StatsProxy(ProxyBackend):
     def _count_reads(self, keys: Sequence[str], values: Sequence[Any], seconds: float) -> None:
         if _uncounted.get():
             return
-        known, shape = self._known.get, self._shape
-        self.stats.reads(
-            [
-                (found, value is not NO_VALUE and value is not None)
-                for key, value in zip(keys, values)
-                if (found := known(key) or shape(key)) is not _GUARD
-            ],
-            seconds,
-        )
+        known = self._known.get
+        results = []  # a loop, not a comprehension: most reads are of one key and its guard
+        for key, value in zip(keys, values):
+            found = known(key) or self._shape(key)
+            if found is not _GUARD:
+                results.append((found, value is not NO_VALUE and value is not None))
+        self.stats.reads(results, seconds)
 
     def _call(self, method: str, *args: Any) -> Any:
         try:
