@@ -51,7 +51,10 @@ def attach_all(
     identity_map = session.identity_map
     states = identity_map._dict  # the identity map's own dict: its get() is a Python call per row
     mapper = info.mapper
-    identity_key, new_instance = mapper.identity_key_from_primary_key, mapper.class_manager.new_instance
+    # built as the loader builds them: the identity key a tuple (no mapper call per row), the
+    # instance's dict through the class manager's getter (no InstanceState.dict property per row)
+    identity_class, new_instance = mapper._identity_class, mapper.class_manager.new_instance
+    instance_dict = mapper.class_manager.dict_getter()
     load = mapper.class_manager.dispatch.load or None
     loaded_as_persistent = session.dispatch.loaded_as_persistent or None
     names, unloaded, hash_key = info.names, info.unloaded, session.hash_key
@@ -61,7 +64,7 @@ def attach_all(
     for values in rows:
         whole = type(values) is list
         pk = by_index(values) if whole else by_name(values)
-        identity = identity_key((pk,) if single else pk)
+        identity = (identity_class, (pk,) if single else pk, None)
         known = states.get(identity)
         existing = None if known is None else known.obj()
         if existing is not None:
@@ -70,7 +73,8 @@ def attach_all(
             continue
         obj = new_instance()
         state = instance_state(obj)
-        state.dict.update(zip(names, values) if whole else values)
+        state_dict = instance_dict(obj)
+        state_dict.update(zip(names, values) if whole else values)
         state.key = identity
         state.identity_token = identity[2]
         state.session_id = hash_key
@@ -79,7 +83,7 @@ def attach_all(
         if not whole and len(values) < len(names):
             expired += tuple(k for k in names if k not in values)
         if expired:
-            state._expire_attributes(state.dict, expired)
+            state._expire_attributes(state_dict, expired)
         if load is not None:
             load(state, None)
         if loaded_as_persistent is not None:

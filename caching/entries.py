@@ -35,7 +35,8 @@ def entity_values(info: ModelInfo, values: Any) -> bool:
     """Whether ``values`` can name and fill an instance: a dict of its columns with a primary key."""
     if type(values) is not dict or not values.keys() <= info.index.keys():
         return False
-    return all(_is_key_value(values.get(info.names[i])) for i in info.identity_indexes)
+    names = info.names  # no call per key value: this runs once per instance of a result
+    return all(type(values.get(names[i])) not in _NOT_KEYS for i in info.identity_indexes)
 
 
 def rows(info: ModelInfo, data: Any) -> list[list[Any]] | None:
@@ -52,7 +53,3 @@ def rows(info: ModelInfo, data: Any) -> list[list[Any]] | None:
             if type(row[i]) in _NOT_KEYS:
                 return None
     return data
-
-
-def _is_key_value(value: Any) -> bool:
-    return type(value) not in _NOT_KEYS

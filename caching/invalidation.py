@@ -23,7 +23,7 @@ next used or returned to the pool. Statements run as ``text()`` are not seen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,8 +84,9 @@ class TransactionLog:
             self.frames.append((None, Pending()))
         return self.frames[-1][1]
 
-    def tables(self) -> set[str]:
-        return set().union(*(p.tables for _, p in self.frames)) if self.frames else set()
+    def wrote_any(self, tables: Collection[str]) -> bool:
+        """Whether the transaction or a savepoint has written one of ``tables``."""
+        return bool(self.frames) and any(not pending.tables.isdisjoint(tables) for _, pending in self.frames)
 
     def savepoint(self, name: str) -> None:
         self.current  # noqa: B018 - the transaction's own frame comes first
@@ -263,10 +264,11 @@ def listen_on_sessions() -> None:
         event.listen(Session, "after_transaction_end", _session_transaction_ended)
 
 
-def written_tables(session: Session) -> set[str]:
-    """Tables the session's open transaction (and savepoints) has written, committed or not."""
+def writes_any(session: Session, tables: Collection[str]) -> bool:
+    """Whether the session's open transaction (or a savepoint) has written one of ``tables``,
+    committed or not. Asked by every cached read: no set of the written tables is built."""
     logs = session.info.get(SESSION_LOGS)
-    return set().union(*(log.tables() for log in logs)) if logs else set()
+    return bool(logs) and any(log.wrote_any(tables) for log in logs)
 
 
 def _session_began(session: Session, transaction: SessionTransaction, conn: Connection) -> None:

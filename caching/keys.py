@@ -82,6 +82,9 @@ def all_key(table: str, pk_column: str) -> str:
 
 def listing_key(table: str, criteria: Mapping[str, Any]) -> str:
     """``user.views=3[all]`` or ``address.email=a@b.org&user_id=4[all]``."""
+    if len(criteria) == 1:  # a relationship's listing, per parent: nothing to sort
+        ((column, value),) = criteria.items()
+        return f"{table}.{column}={render(value)}[all]"
     terms = "&".join(f"{column}={render(criteria[column])}" for column in sorted(criteria))
     return f"{table}.{terms}[all]"
 

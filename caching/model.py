@@ -30,7 +30,7 @@ from . import entries, keys
 from .attach import attach, attach_all
 from .canonical import ZONED_DIALECTS
 from .context import CachingState, current_state
-from .invalidation import written_tables
+from .invalidation import writes_any
 from .mapping import ModelInfo, info_for, register
 from .pagination import CachePagination
 from .query import FromCache
@@ -227,7 +227,7 @@ class Cache:
         return session.scalar(*self.statements.listing(COUNT, criteria))
 
     def _bypass(self, state: CachingState, session: Session) -> bool:
-        return not state.enabled or self.info.table in written_tables(session)
+        return not state.enabled or writes_any(session, (self.info.table,))
 
     def _representable(self, criteria: dict[str, Any]) -> bool:
         """False if a value cannot be in its column: then no row matches."""

@@ -30,7 +30,7 @@ from sqlalchemy.util import LRUCache
 
 from . import entries, keys
 from .attach import attach_all
-from .invalidation import written_tables
+from .invalidation import writes_any
 from .mapping import ModelInfo, info_for
 from .relationships import remember
 from .serialize import EntityRef
@@ -138,7 +138,7 @@ def load_from_cache(state: CachingState, orm_context: ORMExecuteState) -> Result
     statement = orm_context.statement
     cache_key = statement._generate_cache_key()
     reads = statement_reads(statement, cache_key, session.get_bind(**orm_context.bind_arguments).dialect)
-    if reads.tables & written_tables(session) or session.new or session.dirty or session.deleted:
+    if writes_any(session, reads.tables) or session.new or session.dirty or session.deleted:
         return None  # the session sees uncommitted data: neither serve nor store
     key = option.cache_key or statement_key(statement, cache_key, orm_context.parameters, reads.shape)
 
@@ -178,8 +178,8 @@ def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) ->
         and all(type(flag) is bool for flag in attributes.values())
     ):
         return None
-    checked = [_checked_row(state, row, len(result_keys)) for row in rows]
-    if None in checked:
+    checked = _checked_rows(state, rows, len(result_keys))
+    if checked is None:
         return None
     built = _attached(session, checked, len(result_keys))
     result = IteratorResult(SimpleResultMetaData(result_keys), iter(built))
@@ -194,22 +194,41 @@ class _Instance(NamedTuple):
     values: dict[str, Any]
 
 
-def _checked_row(state: CachingState, row: Any, width: int) -> list[Any] | None:
-    """The row's cells, instances resolved to their model, or None if any does not fit."""
-    if type(row) is not list or len(row) != width:
+Models = dict[tuple[str, str], "ModelInfo | None"]
+"""A result's stored classes, by class path and fingerprint, and their models if they fit."""
+
+
+def _checked_rows(state: CachingState, rows: list[Any], width: int) -> list[list[Any]] | None:
+    """Each row's cells, instances resolved to their model, or None if any does not fit.
+    One loop over the result (no call per row), each class's model found once."""
+    models: Models = {}
+    checked = []
+    for row in rows:
+        if type(row) is not list or len(row) != width:
+            return None
+        cells = []
+        for cell in row:
+            if isinstance(cell, EntityRef):
+                info = _model_of(state, cell, models)
+                if info is None or not entries.entity_values(info, cell.values):
+                    return None
+                cell = _Instance(info, cell.values)
+            cells.append(cell)
+        checked.append(cells)
+    return checked
+
+
+def _model_of(state: CachingState, ref: EntityRef, models: Models) -> ModelInfo | None:
+    """The model of a stored instance, if its class is mapped and its schema unchanged; found
+    once per class and fingerprint in ``models`` (a result's rows name one or two)."""
+    if type(ref.class_path) is not str or type(ref.fingerprint) is not str:
         return None
-    cells = []
-    for cell in row:
-        if isinstance(cell, EntityRef):
-            model = state.model_by_path(cell.class_path) if type(cell.class_path) is str else None
-            if model is None:
-                return None
-            info = info_for(model)
-            if info.fingerprint != cell.fingerprint or not entries.entity_values(info, cell.values):
-                return None
-            cell = _Instance(info, cell.values)
-        cells.append(cell)
-    return cells
+    named = (ref.class_path, ref.fingerprint)
+    if named not in models:
+        model = state.model_by_path(ref.class_path)
+        info = None if model is None else info_for(model)
+        models[named] = info if info is not None and info.fingerprint == ref.fingerprint else None
+    return models[named]
 
 
 def _attached(session: Session, rows: list[list[Any]], width: int) -> list[tuple[Any, ...]]:

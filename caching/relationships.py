@@ -32,14 +32,15 @@ from __future__ import annotations
 import weakref
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Column, Select, select
 from sqlalchemy.engine import IteratorResult
 from sqlalchemy.engine.result import Result, SimpleResultMetaData
 from sqlalchemy.orm import ORMExecuteState, RelationshipProperty, Session
-from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression
@@ -47,7 +48,7 @@ from sqlalchemy.sql.elements import BinaryExpression
 from . import entries, keys
 from .attach import attach_all
 from .canonical import ZONED_DIALECTS
-from .invalidation import written_tables
+from .invalidation import writes_any
 from .mapping import ModelInfo, cacheable, info_for
 from .store import MISS
 
@@ -57,6 +58,18 @@ if TYPE_CHECKING:
 GROUPS = "caching.groups"
 RECENT_GROUPS = 16  # groups a session remembers: a page's listings, not a script's history
 MAX_BATCH = 1000  # members loaded at once: one IN list, one backend call
+
+
+_PLAIN = (int, str)  # value types whose naming a plan keeps (not bool: True == 1)
+NAMES_KEPT = 10_000  # namings a plan keeps (then it starts over)
+
+
+class Naming(NamedTuple):
+    """What a value names through a plan: its canonical form, its key and the key's guards."""
+
+    canonical: Any
+    key: str
+    guards: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -76,10 +89,15 @@ class Plan:
     kind: str
     link: Column[Any] | None = None  # many-to-many: the secondary's column naming the parent
     linked: Column[Any] | None = None  # many-to-many: the secondary's column naming the target
+    # naming() of plain values: a page's lazy loads name the same parents' values every time
+    _names: dict[tuple[type, Any, bool], Naming] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
-    @property
+    @cached_property
     def tables(self) -> frozenset[str]:
-        """The tables its loads read: written in the session's transaction, SQL answers."""
+        """The tables its loads read: written in the session's transaction, SQL answers.
+        (Asked by every lazy load; a plan does not change.)"""
         if self.link is None:
             return frozenset({self.target.table})
         return frozenset({self.target.table, self.link.table.fullname})  # type: ignore[attr-defined]
@@ -112,6 +130,23 @@ class Plan:
         if not self.target.representable(self.remote, canonical):
             raise ValueError(f"{value!r} is out of the range of {self.target.name}.{self.remote}")
         return canonical
+
+    def naming(self, value: Any, zones: bool) -> Naming:
+        """``value`` as :meth:`canonical` renders it (its errors too), the key that names its
+        targets and that key's guards: worked out once per plain value (an int or str key,
+        whose equal values name the same key) and kept, not once per parent and read."""
+        plain = type(value) in _PLAIN
+        memo = (type(value), value, zones)
+        found = self._names.get(memo) if plain else None
+        if found is None:
+            canonical = self.canonical(value, zones)
+            key = self.key(canonical)
+            found = Naming(canonical, key, tuple(self.guards(key)))
+            if plain:
+                if len(self._names) >= NAMES_KEPT:
+                    self._names.clear()
+                self._names[memo] = found
+        return found
 
     def grouping(self, value: Any) -> Any:
         """A row's value of the grouping column, as :meth:`canonical` renders it."""
@@ -253,7 +288,7 @@ def load_from_cache(state: CachingState, orm_context: ORMExecuteState) -> Result
         or orm_context.statement._with_options  # loader options travel with the parent: leave them to SQL
         or type(parameters) is not dict
         or len(parameters) != 1
-        or not plan.tables.isdisjoint(written_tables(session))
+        or writes_any(session, plan.tables)
         or session.new
         or session.dirty
         or session.deleted
@@ -261,42 +296,37 @@ def load_from_cache(state: CachingState, orm_context: ORMExecuteState) -> Result
         return None
     (value,) = parameters.values()
     owner = parent.obj()
-    batch = Batch(state, session, plan)
-    members = [(owner, value)]
-    for member in _group_of(session, owner):
-        if member is not owner and len(members) < MAX_BATCH:
-            sibling_value = _unloaded_value(session, plan, member)
-            if sibling_value is not _NOTHING:
-                members.append((member, sibling_value))
-    loaded = batch.load({v for _, v in members})
+    members = _members(session, plan, owner, value)
+    loaded = Batch(state, session, plan).load({v for _, v in members})
     if loaded is None:
         return None
+    key, uselist = plan.prop.key, plan.prop.uselist
     for member, member_value in members[1:]:
-        set_committed_value(member, plan.prop.key, _attribute(plan, loaded[member_value]))
+        objects = loaded[member_value]
+        set_committed_value(member, key, list(objects) if uselist else (objects[0] if objects else None))
     return _result(plan, loaded[value])
 
 
-_NOTHING = object()
-
-
-def _unloaded_value(session: Session, plan: Plan, member: Any) -> Any:
-    """The value naming ``member``'s targets, if it has not loaded the relationship, else ``_NOTHING``."""
-    member_state = instance_state(member)
-    if (
-        member_state.session_id != session.hash_key
-        or member_state.key is None
-        or plan.prop.key in member_state.dict
-        or plan.prop.parent not in member_state.mapper.iterate_to_root()
-    ):
-        return _NOTHING
-    value = member_state.dict.get(plan.local, _NOTHING)
-    return _NOTHING if value is None else value
-
-
-def _attribute(plan: Plan, objects: list[Any]) -> Any:
-    if plan.prop.uselist:
-        return list(objects)
-    return objects[0] if objects else None
+def _members(session: Session, plan: Plan, owner: Any, value: Any) -> list[tuple[Any, Any]]:
+    """``(owner, value)``, then each member of the owner's group that has not loaded the
+    relationship, with the value naming its targets: ``MAX_BATCH`` in all at most. One loop
+    over the group, what does not change from member to member read once."""
+    members = [(owner, value)]
+    hash_key, prop, local = session.hash_key, plan.prop, plan.local
+    key, parent = prop.key, prop.parent
+    for member in _group_of(session, owner):
+        if len(members) >= MAX_BATCH:
+            break
+        member_state = instance_state(member)
+        if member is owner or member_state.session_id != hash_key or member_state.key is None:
+            continue
+        values, mapper = instance_dict(member), member_state.mapper
+        if key in values or not (mapper is parent or mapper.isa(parent)):
+            continue
+        member_value = values.get(local)  # None joins no row: left unloaded
+        if member_value is not None:
+            members.append((member, member_value))
+    return members
 
 
 def _result(plan: Plan, objects: list[Any]) -> Result[Any]:
@@ -326,10 +356,11 @@ class Batch:
         target, plan = self.target, self.plan
         zones = self.session.get_bind(mapper=target.mapper).dialect.name in ZONED_DIALECTS
         try:
-            canonical = {value: plan.canonical(value, zones) for value in values}
+            names = {value: plan.naming(value, zones) for value in values}
         except (TypeError, ValueError):
             return None
-        named = {plan.key(c): c for c in canonical.values()}
+        named = {n.key: n.canonical for n in names.values()}
+        guards = {n.key: n.guards for n in names.values()}
 
         def load(missing: list[str]) -> dict[str, tuple[Any, list[dict[str, Any]]]]:
             selected = self._select([named[key] for key in missing])
@@ -341,7 +372,7 @@ class Batch:
             return loaded
 
         store = self.state.region(target.model.cache_label).store
-        by_key = store.read_many([(key, plan.guards(key)) for key in named], load, self._rows)
+        by_key = store.read_many(list(guards.items()), load, self._rows)
         rows = {named[key]: found for key, found in by_key.items()}
         objects = attach_all(self.session, target, [r for found in rows.values() for r in found])
         remember(self.session, objects)
@@ -349,7 +380,7 @@ class Batch:
         for c, found in rows.items():
             attached[c] = objects[start : start + len(found)]
             start += len(found)
-        return {value: attached[c] for value, c in canonical.items()}
+        return {value: attached[n.canonical] for value, n in names.items()}
 
     def _rows(self, data: Any) -> Any:
         """A hit's rows (as :func:`attach_all` takes them), or ``MISS`` if the entry is not of our shape."""

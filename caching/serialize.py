@@ -184,10 +184,10 @@ class PlainRegion(CacheRegion):
         """The payload of each stored value (None or ``NO_VALUE`` when missing), as :meth:`get_payloads`."""
         expiration_time = self.expiration_time
         oldest = float("-inf") if expiration_time is None else time.time() - expiration_time
-        invalidated = self.region_invalidator.is_invalidated
+        invalidated, loads = self.region_invalidator.is_invalidated, self.deserializer
         payloads = []
         for value in raw:
-            stored = None if value is None or value is NO_VALUE else parse_stored(self.deserializer, value)
+            stored = None if value is None or value is NO_VALUE else parse_stored(loads, value)
             fresh = stored is not None and stored[0] >= oldest and not invalidated(stored[0])
             payloads.append(stored[2] if fresh else NO_VALUE)
         return payloads

@@ -59,6 +59,7 @@ _SEP = "|"  # joins a shape field's parts in the shared hash: "m|user|object|hit
 Shape = tuple[str, str]
 """A key's table (empty for statement results, which name none) and its kind."""
 STATEMENT: Shape = ("", "statement")
+_GUARD: Shape = ("", "guard")  # what a stats proxy files a guard key under: not counted
 
 
 def shape_of(stored_key: str, prefix: str) -> Shape:
@@ -163,7 +164,8 @@ class RegionStats:
             return
         now = time.monotonic()
         share = seconds / len(results)
-        latency = bisect_left(LATENCY_BOUNDS, seconds)
+        # bisect_left, but most memory reads fall in the first bucket: no call for them
+        latency = 0 if seconds <= LATENCY_BOUNDS[0] else bisect_left(LATENCY_BOUNDS, seconds)
         with self._lock:
             if now >= self._bucket_ends:
                 self._bucket(now)
@@ -376,32 +378,33 @@ class StatsProxy(ProxyBackend):
         self.stats = stats
         self._prefix = stats.prefix
         self._guard_prefix = stats.prefix + GUARD_PREFIX
-        self._known: dict[str, Shape] = {}  # shapes of recently read keys: a hit's key is read again
+        # shapes of recently read keys (a hit's key is read again), _GUARD for their guards:
+        # one dict lookup per key read, no prefix test
+        self._known: dict[str, Shape] = {}
 
     def _shape(self, key: str) -> Shape:
+        """The key's shape, or ``_GUARD`` for a guard key (not a read of an entry)."""
         shape = self._known.get(key)
         if shape is None:
             if len(self._known) >= SHAPES_KEPT:
                 self._known.clear()
-            shape = self._known[key] = shape_of(key, self._prefix)
+            shape = _GUARD if key.startswith(self._guard_prefix) else shape_of(key, self._prefix)
+            self._known[key] = shape
         return shape
 
     def _shapes(self, keys: Iterable[str]) -> list[Shape]:
-        guard = self._guard_prefix
-        return [self._shape(k) for k in keys if not k.startswith(guard)]
+        return [shape for k in keys if (shape := self._shape(k)) is not _GUARD]
 
     def _count_reads(self, keys: Sequence[str], values: Sequence[Any], seconds: float) -> None:
         if _uncounted.get():
             return
-        guard, known, shape = self._guard_prefix, self._known.get, self._shape
-        self.stats.reads(
-            [
-                (known(key) or shape(key), value is not NO_VALUE and value is not None)
-                for key, value in zip(keys, values)
-                if not key.startswith(guard)
-            ],
-            seconds,
-        )
+        known = self._known.get
+        results = []  # a loop, not a comprehension: most reads are of one key and its guard
+        for key, value in zip(keys, values):
+            found = known(key) or self._shape(key)
+            if found is not _GUARD:
+                results.append((found, value is not NO_VALUE and value is not None))
+        self.stats.reads(results, seconds)
 
     def _call(self, method: str, *args: Any) -> Any:
         try:

@@ -133,3 +133,13 @@ def test_a_database_load_is_timed_per_shape_and_what_hits_saved_follows(users):
     assert row["saved_s"] == pytest.approx(2 * (row["load_s"] - row["read_s"] / 3))
     latency = snapshot()["latency"]
     assert latency["reads"] == 3 and latency["p50"] <= latency["p99"]
+
+
+@pytest.mark.parametrize("index", [0, 1, 5, len(stats_module.LATENCY_BOUNDS) - 1])
+def test_a_reads_latency_falls_in_the_bucket_whose_upper_bound_first_holds_it(index):
+    bound = stats_module.LATENCY_BOUNDS[index]
+    region = stats_module.RegionStats("latency-test", "test:")
+    for seconds in (bound * 0.999, bound, bound * 1.001):
+        region.reads([(("user", "object"), True)], seconds)
+    counts = region.snapshot()["latency"]["counts"]
+    assert counts[index] == 2 and counts[index + 1] == 1 and sum(counts) == 3
