@@ -39,9 +39,7 @@ def attach(session: Session, info: ModelInfo, values: Mapping[str, Any] | list[A
     return attach_all(session, info, (values,))[0]
 
 
-def attach_all(
-    session: Session, info: ModelInfo, rows: Iterable[Mapping[str, Any] | list[Any]]
-) -> list[Any]:
+def attach_all(session: Session, info: ModelInfo, rows: Iterable[Mapping[str, Any] | list[Any]]) -> list[Any]:
     """The session's objects for ``rows``, in order, each as :func:`attach`.
 
     A row is column values by name, or the list of all of them in

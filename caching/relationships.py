@@ -272,6 +272,7 @@ def _group_of(session: Session, obj: Any) -> Iterable[Any]:
 
 # -- the hook ----------------------------------------------------------------
 
+
 def load_from_cache(state: CachingState, orm_context: ORMExecuteState) -> Result[Any] | None:
     """A lazy load's result through the cache (and the same relationship loaded on the
     objects read with its owner), or None when SQL must answer."""
