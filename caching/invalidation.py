@@ -86,7 +86,7 @@ class TransactionLog:
 
     def wrote_any(self, tables: Collection[str]) -> bool:
         """Whether the transaction or a savepoint has written one of ``tables``."""
-        return bool(self.frames) and any(not pending.tables.isdisjoint(tables) for _, pending in self.frames)
+        return any(not pending.tables.isdisjoint(tables) for _, pending in self.frames)
 
     def savepoint(self, name: str) -> None:
         self.current  # noqa: B018 - the transaction's own frame comes first
@@ -267,8 +267,7 @@ def listen_on_sessions() -> None:
 def writes_any(session: Session, tables: Collection[str]) -> bool:
     """Whether the session's open transaction (or a savepoint) has written one of ``tables``,
     committed or not. Asked by every cached read: no set of the written tables is built."""
-    logs = session.info.get(SESSION_LOGS)
-    return bool(logs) and any(log.wrote_any(tables) for log in logs)
+    return any(log.wrote_any(tables) for log in session.info.get(SESSION_LOGS, ()))
 
 
 def _session_began(session: Session, transaction: SessionTransaction, conn: Connection) -> None:

@@ -53,7 +53,7 @@ class Cache:
 
     @cached_property
     def statements(self) -> Statements:
-        return Statements(self.model, self.info)
+        return Statements(self.info)
 
     @property
     def label(self) -> str:

@@ -360,21 +360,20 @@ class Batch:
             names = {value: plan.naming(value, zones) for value in values}
         except (TypeError, ValueError):
             return None
-        named = {n.key: n.canonical for n in names.values()}
-        guards = {n.key: n.guards for n in names.values()}
+        by_key = {n.key: n for n in names.values()}
 
         def load(missing: list[str]) -> dict[str, tuple[Any, list[dict[str, Any]]]]:
-            selected = self._select([named[key] for key in missing])
+            selected = self._select([by_key[key].canonical for key in missing])
             loaded = {}
             for key in missing:
-                found = selected.get(named[key], [])
+                found = selected.get(by_key[key].canonical, [])
                 data = (found[0] if found else None) if plan.kind == "object" else found
                 loaded[key] = data, [dict(zip(target.names, row)) for row in found]
             return loaded
 
         store = self.state.region(target.model.cache_label).store
-        by_key = store.read_many(list(guards.items()), load, self._rows)
-        rows = {named[key]: found for key, found in by_key.items()}
+        found_by_key = store.read_many([(key, n.guards) for key, n in by_key.items()], load, self._rows)
+        rows = {by_key[key].canonical: found for key, found in found_by_key.items()}
         objects = attach_all(self.session, target, [r for found in rows.values() for r in found])
         remember(self.session, objects)
         attached, start = {}, 0

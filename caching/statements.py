@@ -26,8 +26,8 @@ ROWS, OBJECTS, COUNT = "rows", "objects", "count"  # what it selects: column val
 class Statements:
     """One model's statements, by shape."""
 
-    def __init__(self, model: type, info: ModelInfo) -> None:
-        self._model = model
+    def __init__(self, info: ModelInfo) -> None:
+        self._model = info.mapper.class_
         self._info = info
         self._built: dict[tuple[Any, ...], Select[Any]] = {}
 
@@ -55,10 +55,12 @@ class Statements:
     def one(self, what: str, pk: Any) -> tuple[Select[Any], dict[str, Any]]:
         """The statement selecting ``what`` (:data:`ROWS` or :data:`OBJECTS`) of the object whose
         ``cache_pk`` is ``pk``, and its parameters."""
+        return self._get((what, PK), lambda: self._build_one(what)), {PK: pk}
+
+    def _build_one(self, what: str) -> Select[Any]:
         info = self._info
         entities = info.attributes if what == ROWS else (self._model,)
-        pk_attribute = info.attributes[info.pk_index]
-        return self._get((what, PK), lambda: select(*entities).where(pk_attribute == bindparam(PK))), {PK: pk}
+        return select(*entities).where(info.attributes[info.pk_index] == bindparam(PK))
 
     def _get(self, shape: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
         statement = self._built.get(shape)

@@ -51,7 +51,7 @@ def test_each_shape_of_statement_is_built_once_and_run_with_each_reads_values(us
     built = []
     build = Statements._build
     monkeypatch.setattr(Statements, "_build", lambda self, *shape: built.append(shape) or build(self, *shape))
-    monkeypatch.setattr(User.cache, "statements", Statements(User, User.cache.info))  # none built yet
+    monkeypatch.setattr(User.cache, "statements", Statements(User.cache.info))  # none built yet
     with db.session.no_autoflush:
         db.session.get(User, 2).email = None
     db.session.commit()
