@@ -21,12 +21,22 @@ from .setups import all_setups
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
 QUICK = ["--in-process", "--fast", "-n", "2", "--min-time", "0.02"]  # pyperf: one process, few values
+ROUNDS = 3  # passes over every benchmark, one worker process each: see _pyperf
 
 
 def _pyperf(module: str, out: Path, quick: bool, *extra: str) -> None:
-    (out / f"{module}.json").unlink(missing_ok=True)  # pyperf refuses to overwrite
-    command = [sys.executable, "-m", f"bench.{module}", "-q", "-o", str(out / f"{module}.json"), *extra]
-    subprocess.run(command + (QUICK if quick else []), check=True)
+    """Run a pyperf module into ``out/module.json``, in ROUNDS passes appended to one file.
+
+    pyperf runs all of one benchmark's worker processes back to back, so a
+    spell of load on this shared machine lands on one benchmark and not on
+    the one it is compared with (a 2x swing between the two was seen). One
+    worker per benchmark per pass, the passes one after another, spreads each
+    benchmark's values over the whole run, as its rivals' are.
+    """
+    (out / f"{module}.json").unlink(missing_ok=True)  # --append adds to a file from an earlier run
+    command = [sys.executable, "-m", f"bench.{module}", "-q", "--append", str(out / f"{module}.json"), *extra]
+    for _ in range(1 if quick else ROUNDS):
+        subprocess.run(command + (QUICK if quick else ["--processes", "1"]), check=True)
 
 
 def main(argv: list[str] | None = None) -> int:
