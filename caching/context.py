@@ -185,5 +185,7 @@ def _entity_ref(value: Any) -> EntityRef | None:
     if mapper is None:
         return None
     info = info_for(mapper.class_)
-    loaded = {k: state.dict[k] for k in info.names if k in state.dict}
-    return EntityRef(info.class_path, info.fingerprint, loaded)
+    values = state.dict
+    if all(name in values for name in info.names):  # a whole row: a list, read back without a dict
+        return EntityRef(info.class_path, info.fingerprint, [values[name] for name in info.names])
+    return EntityRef(info.class_path, info.fingerprint, {k: values[k] for k in info.names if k in values})

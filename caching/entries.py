@@ -32,7 +32,12 @@ def object_values(info: ModelInfo, data: Any) -> dict[str, Any] | None:
 
 
 def entity_values(info: ModelInfo, values: Any) -> bool:
-    """Whether ``values`` can name and fill an instance: a dict of its columns with a primary key."""
+    """Whether ``values`` can name and fill an instance: the list of all its column values
+    (as :func:`rows` checks a row) or a dict of some of its columns, with a primary key."""
+    if type(values) is list:
+        if len(values) != len(info.names):
+            return False
+        return all(type(values[i]) not in _NOT_KEYS for i in info.identity_indexes)
     if type(values) is not dict or not values.keys() <= info.index.keys():
         return False
     names = info.names  # no call per key value: this runs once per instance of a result

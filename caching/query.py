@@ -191,7 +191,7 @@ class _Instance(NamedTuple):
     """A cached instance whose model and values fit: attached once the whole entry fits."""
 
     info: ModelInfo
-    values: dict[str, Any]
+    values: list[Any] | dict[str, Any]
 
 
 Models = dict[tuple[str, str], "ModelInfo | None"]

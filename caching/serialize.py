@@ -31,11 +31,13 @@ _SIGNATURE_SIZE = hashlib.sha256().digest_size
 
 
 class EntityRef(NamedTuple):
-    """A mapped instance as stored: rebuilt into the session on read."""
+    """A mapped instance as stored: rebuilt into the session on read. ``values`` are
+    all its columns' in the model's column order when it had them all loaded, else
+    the loaded ones by name (a deferred column, ``load_only``)."""
 
     class_path: str
     fingerprint: str
-    values: dict[str, Any]
+    values: list[Any] | dict[str, Any]
 
 
 EntityEncoder = Callable[[Any], "EntityRef | None"]

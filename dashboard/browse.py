@@ -201,9 +201,12 @@ def _row(key: str, values: Any) -> str:
 
 def _cell(cell: Any) -> str:
     if isinstance(cell, EntityRef):
-        return (
-            f"{cell.class_path.rpartition('.')[2]}({', '.join(f'{k}={v!r}' for k, v in cell.values.items())})"
-        )
+        values = cell.values
+        if type(values) is list:  # a whole row, in its model's column order
+            model = current_state().model_by_path(cell.class_path)
+            info = None if model is None else info_for(model)
+            values = dict(zip(range(len(values)) if info is None else info.names, values))
+        return f"{cell.class_path.rpartition('.')[2]}({', '.join(f'{k}={v!r}' for k, v in values.items())})"
     return repr(cell)
 
 

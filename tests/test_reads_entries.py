@@ -90,10 +90,11 @@ def test_a_malformed_count_is_a_miss(boxes, region, sql, data):
 
 
 class _Ref:
-    """Encoded as a reference to an RdBox instance holding ``values``."""
+    """Encoded as a reference to an RdBox instance holding ``values``: a whole row
+    (``_Ref(1, "a", 3)``, in column order) or some columns by name (``_Ref(id=1)``)."""
 
-    def __init__(self, **values: Any) -> None:
-        self.values = values
+    def __init__(self, *row: Any, **values: Any) -> None:
+        self.values = list(row) if row else values
 
 
 PAYLOAD_DAMAGE = {
@@ -105,6 +106,10 @@ PAYLOAD_DAMAGE = {
     "single not a flag": lambda p: {**p, "single": "yes"},
     "an instance with a null primary key": lambda p: {**p, "rows": [[_Ref(id=None, label="x", size=3)]]},
     "an instance with an unknown column": lambda p: {**p, "rows": [[_Ref(id=1, bogus=2)]]},
+    "a whole instance too short": lambda p: {**p, "rows": [[_Ref(1, "a")]]},
+    "a whole instance too long": lambda p: {**p, "rows": [[_Ref(1, "a", 3, 4)]]},
+    "a whole instance with a null primary key": lambda p: {**p, "rows": [[_Ref(None, "a", 3)]]},
+    "a whole instance keyed by a list": lambda p: {**p, "rows": [[_Ref([1], "a", 3)]]},
 }
 
 
