@@ -66,7 +66,7 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 PAGES = {  # path: what it reads
     "/demo/": "every user, `User.cache.filter()`",
     "/demo/users/7/": "one user, `User.cache.get(7)`",
-    "/demo/addresses/": "every user (`FromCache`; `selectinload` without the cache) and `user.addresses`",
+    "/demo/addresses/": "every user and their addresses (`selectinload`; with `FromCache`, one entry)",
     "/admin/user/": "a page of 20 and its count, `User.cache.window(offset, limit)`",
     "/admin/user/?search=a&sort=1": "a search sorted by email, and its count, `FromCache`",
     "/admin/user/edit/?id=7": "a user's form, its addresses and choices",

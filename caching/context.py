@@ -21,9 +21,9 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 
 from . import flush
-from .mapping import cacheable_models, info_for, registered
+from .mapping import cacheable_models, registered
 from .regions import Region, build_region
-from .serialize import Codec, EntityRef
+from .serialize import Codec
 
 log = logging.getLogger("caching")
 
@@ -55,7 +55,7 @@ class CachingState:
         self.db = db
         # CACHE_ENABLED = False: reads go to the database (to measure, or to rule the cache out)
         self.enabled = bool(app.config.get("CACHE_ENABLED", True))
-        self.codec = Codec(app.config.get("SECRET_KEY"), _entity_ref)
+        self.codec = Codec(app.config.get("SECRET_KEY"))
         self._model_index = ModelIndex.build(db)
         config = app.config.get("CACHE_REGIONS") or DEFAULT_REGIONS
         self.regions: dict[str, Region] = {
@@ -176,16 +176,3 @@ def mapped_class(class_path: str) -> type | None:
         mapper = inspect(found, raiseerr=False) if isinstance(found, type) else None
         return found if isinstance(mapper, Mapper) else None
     return None
-
-
-def _entity_ref(value: Any) -> EntityRef | None:
-    """Encode a mapped instance inside a statement result as plain data."""
-    state = inspect(value, raiseerr=False)
-    mapper = getattr(state, "mapper", None)
-    if mapper is None:
-        return None
-    info = info_for(mapper.class_)
-    values = state.dict
-    if all(name in values for name in info.names):  # a whole row: a list, read back without a dict
-        return EntityRef(info.class_path, info.fingerprint, [values[name] for name in info.names])
-    return EntityRef(info.class_path, info.fingerprint, {k: values[k] for k in info.names if k in values})

@@ -11,8 +11,8 @@ the compiled statement (relationship joins, secondary tables, subqueries,
 CTEs, aliases of a table), so any commit writing one of them invalidates
 it, in every process sharing the backend. Rows are stored as plain data,
 mapped instances as their column values; they are rebuilt and attached to
-the session without SQL. Relationships that the statement eager-loaded are
-not cached: they load lazily from a hit.
+the session without SQL, with the relationships the statement loaded
+(:mod:`caching.eager`); those it did not load lazy-load from a hit.
 """
 
 from __future__ import annotations
@@ -20,16 +20,20 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import Dialect, IteratorResult, Row
 from sqlalchemy.engine.result import Result, SimpleResultMetaData
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 from sqlalchemy.orm.interfaces import UserDefinedOption
+from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.sql.cache_key import CacheKey
 from sqlalchemy.sql.selectable import TableClause
 from sqlalchemy.util import LRUCache
 
 from . import entries, keys
 from .attach import attach_all
+from .eager import eager_tables, entity_ref
 from .invalidation import writes_any
 from .mapping import ModelInfo, info_for
 from .relationships import remember
@@ -68,11 +72,13 @@ class Reads(NamedTuple):
 
 
 def statement_reads(statement: Any, cache_key: CacheKey | None, dialect: Dialect) -> Reads:
-    """The tables ``statement`` reads and its result's shape, computed once per statement form."""
+    """The tables ``statement`` reads (with those its relationship loads read: see
+    :mod:`caching.eager`) and its result's shape, computed once per statement form."""
     memo = None if cache_key is None else (dialect.name, cache_key.key)
     reads = None if memo is None else _statement_reads.get(memo)
     if reads is None:
-        reads = Reads(frozenset(statement_tables(statement, dialect)), result_shape(statement))
+        tables = statement_tables(statement, dialect) | eager_tables(statement)
+        reads = Reads(frozenset(tables), result_shape(statement))
         if memo is not None:
             _statement_reads[memo] = reads
     return reads
@@ -132,8 +138,8 @@ def load_from_cache(state: CachingState, orm_context: ORMExecuteState) -> Result
     """The result of a ``FromCache`` SELECT through the cache, or None for one without the option
     (or whose session sees uncommitted writes to the tables it reads): then SQL answers."""
     option = next((o for o in orm_context.user_defined_options if isinstance(o, FromCache)), None)
-    if option is None:
-        return None
+    if option is None or orm_context.is_relationship_load:
+        return None  # a selectinload's own SELECT: part of its statement's load, stored in its entry
     session = orm_context.session
     statement = orm_context.statement
     cache_key = statement._generate_cache_key()
@@ -148,19 +154,31 @@ def load_from_cache(state: CachingState, orm_context: ORMExecuteState) -> Result
 
     def load() -> tuple[dict[str, Any], Result[Any]]:
         # values written to the cache must be the database's, not stale identity-map ones
+        # populate_existing also resets relationships the query does not load: those left are its own
         frozen = orm_context.invoke_statement(execution_options={"populate_existing": True}).freeze()
         attributes = frozen._attributes
+        stored: set[tuple[int, str]] = set()
         payload = {
             "shape": reads.shape,
             "keys": list(frozen.metadata._keys),  # with None for an unnamed column
             "single": bool(attributes.get("is_single_entity")),
             "filtered": bool(attributes.get("filtered")),
-            "rows": [list(r) if isinstance(r, Row) else [r] for r in frozen.data],
+            "rows": [
+                [_stored(cell, reads.tables, stored) for cell in (r if isinstance(r, Row) else (r,))]
+                for r in frozen.data
+            ],
         }
         return payload, frozen()
 
     guards = [keys.table_guard_key(t) for t in sorted(reads.tables)]
     return state.region(option.region).store.read_through(key, guards, load, use)
+
+
+def _stored(cell: Any, tables: frozenset[str], stored: set[tuple[int, str]]) -> Any:
+    """A result's cell as its entry stores it: a mapped instance as an :class:`EntityRef`."""
+    if isinstance(inspect(cell, raiseerr=False), InstanceState):
+        return entity_ref(cell, tables, stored)
+    return cell
 
 
 def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) -> Result[Any] | None:
@@ -188,10 +206,12 @@ def _rebuild(state: CachingState, session: Session, payload: Any, shape: str) ->
 
 
 class _Instance(NamedTuple):
-    """A cached instance whose model and values fit: attached once the whole entry fits."""
+    """A cached instance whose model and values fit: attached once the whole entry fits.
+    ``related``: ``(relationship key, uselist, instances)`` for each relationship its query loaded."""
 
     info: ModelInfo
     values: list[Any] | dict[str, Any]
+    related: tuple[tuple[str, bool, list[_Instance]], ...] = ()
 
 
 Models = dict[tuple[str, str], "ModelInfo | None"]
@@ -209,13 +229,45 @@ def _checked_rows(state: CachingState, rows: list[Any], width: int) -> list[list
         cells = []
         for cell in row:
             if isinstance(cell, EntityRef):
-                info = _model_of(state, cell, models)
-                if info is None or not entries.entity_values(info, cell.values):
+                cell = _instance(state, cell, models)
+                if cell is None:
                     return None
-                cell = _Instance(info, cell.values)
             cells.append(cell)
         checked.append(cells)
     return checked
+
+
+def _instance(state: CachingState, ref: EntityRef, models: Models) -> _Instance | None:
+    """A stored instance and the instances its relationships loaded, or None if any does not
+    fit: an unknown model or relationship, a list for a single object, a target of another class."""
+    info = _model_of(state, ref, models)
+    if info is None or not entries.entity_values(info, ref.values):
+        return None
+    if ref.related is None:
+        return _Instance(info, ref.values)
+    if type(ref.related) is not dict:
+        return None
+    related = []
+    relationships = info.mapper.relationships
+    for key, stored in ref.related.items():
+        relationship = relationships.get(key) if type(key) is str else None
+        if relationship is None:
+            return None
+        targets = stored if relationship.uselist else ([] if stored is None else [stored])
+        if type(targets) is not list:
+            return None
+        instances = []
+        target_mapper = relationship.mapper
+        for target in targets:
+            instance = _instance(state, target, models) if type(target) is EntityRef else None
+            if instance is None:
+                return None
+            mapper = instance.info.mapper
+            if mapper is not target_mapper and not mapper.isa(target_mapper):
+                return None
+            instances.append(instance)
+        related.append((key, relationship.uselist, instances))
+    return _Instance(info, ref.values, tuple(related))
 
 
 def _model_of(state: CachingState, ref: EntityRef, models: Models) -> ModelInfo | None:
@@ -236,14 +288,43 @@ def _attached(session: Session, rows: list[list[Any]], width: int) -> list[tuple
     :func:`attach_all` (its per-call work once per page, not per row), and remembered as
     read together (a lazy load on one of them loads it on all)."""
     columns = [[row[c] for row in rows] for c in range(width)]
+    loaded: list[
+        tuple[Any, _Instance]
+    ] = []  # (object, its instance) of those whose query loaded relationships
     for cells in columns:
-        by_model: dict[int, list[int]] = {}
-        for i, cell in enumerate(cells):
-            if isinstance(cell, _Instance):
-                by_model.setdefault(id(cell.info), []).append(i)
-        for indexes in by_model.values():
-            objects = attach_all(session, cells[indexes[0]].info, [cells[i].values for i in indexes])
-            for i, obj in zip(indexes, objects):
-                cells[i] = obj
-        remember(session, [cells[i] for indexes in by_model.values() for i in indexes])
+        instances = [(i, cell) for i, cell in enumerate(cells) if isinstance(cell, _Instance)]
+        for i, obj in zip([i for i, _ in instances], _attach_instances(session, [c for _, c in instances])):
+            if cells[i].related:
+                loaded.append((obj, cells[i]))
+            cells[i] = obj
+    while loaded:  # one level of relationships at a time, every target of a model in one attach_all
+        wanted = [
+            (owner, key, uselist, targets)
+            for owner, instance in loaded
+            for key, uselist, targets in instance.related
+            if key not in instance_dict(owner)  # loaded already: kept, as a query keeps it
+        ]
+        objects = iter(_attach_instances(session, [t for *_, targets in wanted for t in targets]))
+        loaded = []
+        for owner, key, uselist, targets in wanted:
+            found = [next(objects) for _ in targets]
+            set_committed_value(owner, key, found if uselist else (found[0] if found else None))
+            loaded.extend((obj, t) for obj, t in zip(found, targets) if t.related)
     return list(zip(*columns))
+
+
+def _attach_instances(session: Session, instances: list[_Instance]) -> list[Any]:
+    """The objects of ``instances``, in order: those of one model in one :func:`attach_all` (its
+    per-call work once per page, not per row), and remembered as read together (a lazy load
+    on one of them loads it on all)."""
+    by_model: dict[int, list[int]] = {}
+    for i, instance in enumerate(instances):
+        by_model.setdefault(id(instance.info), []).append(i)
+    objects: list[Any] = [None] * len(instances)
+    for indexes in by_model.values():
+        for i, obj in zip(
+            indexes, attach_all(session, instances[indexes[0]].info, [instances[i].values for i in indexes])
+        ):
+            objects[i] = obj
+    remember(session, objects)
+    return objects

@@ -33,14 +33,15 @@ _SIGNATURE_SIZE = hashlib.sha256().digest_size
 class EntityRef(NamedTuple):
     """A mapped instance as stored: rebuilt into the session on read. ``values`` are
     all its columns' in the model's column order when it had them all loaded, else
-    the loaded ones by name (a deferred column, ``load_only``)."""
+    the loaded ones by name (a deferred column, ``load_only``); ``related``, the
+    relationships its query loaded, by key: a list of instances, one, or None
+    (:mod:`caching.eager`)."""
 
     class_path: str
     fingerprint: str
     values: list[Any] | dict[str, Any]
+    related: dict[str, Any] | None = None
 
-
-EntityEncoder = Callable[[Any], "EntityRef | None"]
 
 _enums: dict[str, type[enum.Enum]] = {}
 
@@ -57,13 +58,12 @@ def register_enum(enum_class: type[enum.Enum]) -> None:
 class Codec:
     """msgpack with extension types, signed pickles as the last resort."""
 
-    def __init__(self, secret_key: str | bytes | None, encode_entity: EntityEncoder) -> None:
+    def __init__(self, secret_key: str | bytes | None) -> None:
         if isinstance(secret_key, str):
             secret_key = secret_key.encode()
         self._signing_key = (
             hmac.new(secret_key, b"caching.signed-pickle", hashlib.sha256).digest() if secret_key else None
         )
-        self._encode_entity = encode_entity
 
     def dumps(self, value: Any) -> bytes:
         # strict types: a str or int Enum member reaches _default instead of passing as its content
@@ -78,6 +78,8 @@ class Codec:
             raise CantDeserializeException() from exc
 
     def _default(self, value: Any) -> Any:
+        if type(value) is EntityRef:  # a mapped instance in a statement's result (caching.eager)
+            return msgpack.ExtType(_ENTITY, self.dumps(list(value)))
         if isinstance(value, enum.Enum):
             path = f"{type(value).__module__}.{type(value).__qualname__}"
             if _enums.get(path) is type(value):
@@ -100,9 +102,6 @@ class Codec:
             return msgpack.ExtType(_DECIMAL, str(value).encode())
         if isinstance(value, uuid.UUID):
             return msgpack.ExtType(_UUID, value.bytes)
-        entity = self._encode_entity(value)
-        if entity is not None:
-            return msgpack.ExtType(_ENTITY, self.dumps(list(entity)))
         return self._signed_pickle(value)
 
     def _signed_pickle(self, value: Any) -> msgpack.ExtType:

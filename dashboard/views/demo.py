@@ -47,8 +47,8 @@ def users_with_views(views: int) -> str:
 @bp.get("/addresses/")
 def users_with_addresses() -> str:
     """Each user with their addresses, written as without a cache: ``selectinload`` (two
-    statements rather than 1 + N), with ``FromCache``. Warm, the users come from the
-    statement's entry and ``user.addresses`` from the cache, for the whole page at once."""
+    statements rather than 1 + N), with ``FromCache``. Warm, the users and the addresses
+    their ``selectinload`` loaded come from the statement's one entry."""
     stmt = select(User).order_by(User.id).options(selectinload(User.addresses), FromCache(User.cache.label))
     users = db.session.scalars(stmt).all()
     return render_template("demo/addresses.html", users=users, title="Users and their addresses")

@@ -123,6 +123,40 @@ def statement(stmt: Select[Any], name: str | None = None) -> Read:
     )
 
 
+def eager(stmt: Select[Any], name: str) -> Read:
+    """A ``FromCache`` statement with loader options: each entity with every relationship its
+    options loaded (as far as they go), against the same statement without the cache."""
+
+    def view(objects: Sequence[Any]) -> list[Any]:
+        return [loaded_tree(obj) for obj in objects]
+
+    return Read(
+        f"FromCache: {name}",
+        lambda: view(db.session.scalars(stmt.options(FromCache("default"))).unique().all()),
+        lambda session: view(session.scalars(stmt, execution_options=FRESH).unique().all()),
+    )
+
+
+def loaded_tree(obj: Any, seen: frozenset[int] = frozenset()) -> Any:
+    """``obj``'s snapshot and, for each relationship loaded on it, what it holds (collections
+    without an ``order_by`` in primary key order), down the tree; an object met again on its
+    own path is not followed back."""
+    state = inspect(obj)
+    tree = {}
+    for relationship in state.mapper.relationships:
+        if relationship.key not in state.dict or id(obj) in seen:
+            continue
+        value = state.dict[relationship.key]
+        if relationship.uselist:
+            members = list(value)
+            if not relationship.order_by:
+                members.sort(key=lambda o: inspect(o).identity)
+            tree[relationship.key] = [loaded_tree(m, seen | {id(obj)}) for m in members]
+        else:
+            tree[relationship.key] = None if value is None else loaded_tree(value, seen | {id(obj)})
+    return snapshot(obj), tree
+
+
 def differences_from_database(reads: Sequence[Read]) -> list[str]:
     """Each read that differs: cached in a request of its own vs one fresh plain session."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]

@@ -28,13 +28,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SAWarning
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from tests.shop.compare import (
     Read,
     assert_matches_database,
     count,
+    eager,
     get,
     listing,
     related,
@@ -98,6 +99,29 @@ STATEMENTS = (
     ),
     statement(select(Tag).order_by(Tag.id)),
     statement(select(Tag.id, Tag.name).order_by(Tag.id)),
+    # what loader options load is stored with the entities: filtered, nested, joined
+    eager(
+        select(Customer)
+        .order_by(Customer.id)
+        .options(selectinload(Customer.orders).selectinload(Order.lines)),
+        "customers with their orders and the orders' lines",
+    ),
+    eager(
+        select(Post).order_by(Post.id).options(selectinload(Post.tags.and_(Tag.name != "sale"))),
+        "posts with their tags but 'sale'",
+    ),
+    eager(
+        select(Order).order_by(Order.id).options(joinedload(Order.customer), selectinload(Order.lines)),
+        "orders with their customer and lines",
+    ),
+    eager(
+        select(Customer)
+        .join(Customer.orders)
+        .where(Order.status == Status.ACTIVE)
+        .order_by(Customer.id)
+        .options(contains_eager(Customer.orders)),
+        "customers with their active orders only (contains_eager)",
+    ),
 )
 # lazy loads through the cache: one-to-many by a listing, many-to-one by an object key,
 # many-to-many (left to SQL) alongside
