@@ -29,7 +29,8 @@ from sqlalchemy.sql.util import find_tables
 from .mapping import info_for
 from .serialize import EntityRef
 
-EAGER = frozenset({"joined", "selectin", "subquery", "immediate"})  # a relationship's own lazy= that loads it
+# a relationship's own lazy= that loads it with its parent (False: the old spelling of "joined")
+EAGER = frozenset({"joined", "selectin", "subquery", "immediate", False})
 
 
 def eager_tables(statement: Any) -> set[str]:
@@ -58,10 +59,13 @@ def eager_tables(statement: Any) -> set[str]:
 
 @functools.cache
 def relationship_tables(relationship: RelationshipProperty[Any]) -> frozenset[str]:
-    """The tables loading ``relationship`` reads: its target's, and its secondary table's."""
+    """The tables loading ``relationship`` reads: its target's, its secondary table's, and any
+    its join conditions name (a custom ``primaryjoin`` may read a third table)."""
     tables = {t.fullname for t in relationship.mapper.tables}
     if relationship.secondary is not None:
         tables.update(t.fullname for t in find_tables(relationship.secondary, include_aliases=True))
+    for join in (relationship.primaryjoin, relationship.secondaryjoin):
+        tables.update(_clause_tables(join))
     return frozenset(tables)
 
 

@@ -9,10 +9,11 @@ options, criteria on the loads, ``contains_eager`` over a filtered join.
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, insert, select, update
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, and_, insert, select, update
 from sqlalchemy.orm import (
     Mapped,
     contains_eager,
+    foreign,
     joinedload,
     mapped_column,
     relationship,
@@ -40,6 +41,14 @@ class EgOwner(CacheableMixin, db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(20))
     pets: Mapped[list["EgPet"]] = relationship(lazy="raise", order_by="EgPet.id", back_populates="owner")
+    playful_pets: Mapped[list["EgPet"]] = relationship(
+        primaryjoin=lambda: _pets_with_toys(), order_by="EgPet.id", viewonly=True
+    )
+
+
+def _pets_with_toys() -> Any:
+    """A join condition that reads a third table: the owner's pets that have a toy."""
+    return and_(EgOwner.id == foreign(EgPet.owner_id), EgPet.id.in_(select(eg_pet_toy.c.pet_id)))
 
 
 class EgPet(CacheableMixin, db.Model):
@@ -55,6 +64,21 @@ class EgToy(CacheableMixin, db.Model):
     __tablename__ = "eg_toy"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     label: Mapped[str] = mapped_column(String(20))
+
+
+class EgKennel(CacheableMixin, db.Model):
+    """Eager by declaration: ``lazy="selectin"``, and ``lazy=False`` (the old spelling of joined)."""
+
+    __tablename__ = "eg_kennel"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("eg_owner.id"))
+    owner: Mapped[EgOwner] = relationship(lazy=False)
+    residents: Mapped[list[EgPet]] = relationship(
+        lazy="selectin",
+        primaryjoin="EgKennel.owner_id == foreign(EgPet.owner_id)",
+        order_by="EgPet.id",
+        viewonly=True,
+    )
 
 
 @pytest.fixture
@@ -194,6 +218,39 @@ def test_a_commit_to_any_table_the_loads_read_voids_the_entry(pets, write, expec
     write()
     db.session.commit()
     assert toys_by_owner() == expected
+
+
+def test_relationships_declared_eager_are_stored_with_the_instance(pets, sql):
+    db.session.add(EgKennel(id=1, owner_id=1))
+    db.session.commit()
+    statement = select(EgKennel).order_by(EgKennel.id)
+
+    def page(kennels: Any) -> list[Any]:
+        return [(k.owner.name, [p.name for p in k.residents]) for k in kennels]
+
+    plain, cold, warm = read_three_times(statement, page, sql)
+    assert plain == cold == warm == [("ann", ["rex", "tom"])]
+    db.session.add(EgPet(id=4, owner_id=1, name="rover"))
+    db.session.commit()
+    fresh_session()
+    assert page(db.session.scalars(statement.options(FromCache("default")))) == [
+        ("ann", ["rex", "tom", "rover"])
+    ]
+
+
+def test_a_table_only_a_join_condition_reads_guards_the_entry(pets):
+    statement = (
+        select(EgOwner).order_by(EgOwner.id).options(selectinload(EgOwner.playful_pets), FromCache("default"))
+    )
+
+    def playful() -> list[Any]:
+        fresh_session()
+        return [(o.name, [p.name for p in o.playful_pets]) for o in db.session.scalars(statement)]
+
+    assert playful() == [("ann", ["rex", "tom"]), ("bob", [])]
+    db.session.execute(insert(eg_pet_toy).values(pet_id=3, toy_id=1))
+    db.session.commit()
+    assert playful() == [("ann", ["rex", "tom"]), ("bob", ["fido"])]
 
 
 def test_relationships_the_query_did_not_load_stay_unloaded_on_a_hit(pets, sql):
