@@ -118,7 +118,7 @@ STATEMENTS = (
         select(Customer)
         .join(Customer.orders)
         .where(Order.status == Status.ACTIVE)
-        .order_by(Customer.id)
+        .order_by(Customer.id, Order.id)  # contains_eager keeps the rows' order, not the relationship's
         .options(contains_eager(Customer.orders)),
         "customers with their active orders only (contains_eager)",
     ),
