@@ -288,12 +288,10 @@ def _attached(session: Session, rows: list[list[Any]], width: int) -> list[tuple
     :func:`attach_all` (its per-call work once per page, not per row), and remembered as
     read together (a lazy load on one of them loads it on all)."""
     columns = [[row[c] for row in rows] for c in range(width)]
-    loaded: list[
-        tuple[Any, _Instance]
-    ] = []  # (object, its instance) of those whose query loaded relationships
+    loaded: list[tuple[Any, _Instance]] = []  # objects whose query loaded relationships, and their instances
     for cells in columns:
-        instances = [(i, cell) for i, cell in enumerate(cells) if isinstance(cell, _Instance)]
-        for i, obj in zip([i for i, _ in instances], _attach_instances(session, [c for _, c in instances])):
+        at = [i for i, cell in enumerate(cells) if isinstance(cell, _Instance)]
+        for i, obj in zip(at, _attach_instances(session, [cells[i] for i in at])):
             if cells[i].related:
                 loaded.append((obj, cells[i]))
             cells[i] = obj
