@@ -54,7 +54,7 @@ PARTS = {  # what a warm read does, by the functions doing it; the floor does th
     ),
     "decoding": (("caching/serialize.py", "payloads", 1),),
     "checking the guards": (("caching/store.py", "_lookups", 1),),
-    "counting the stats": (("caching/stats.py", "count_reads", 1),),
+    "counting the stats": (("caching/stats.py", "_count_reads", 1),),
     "the session's autoflush check": (("caching/model.py", "_begin", 1),),
 }
 SEPARATOR = " | "

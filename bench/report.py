@@ -308,7 +308,7 @@ def _cold_reason(setup: str, scale: Times, times: Times, values: dict[str, dict[
     cold, plain, waits = ms(size, "cold page"), ms(size, "plain page"), trips * trip
     return (
         f"- {setup}, cold page + count at {int(size):,} rows: {trips} Redis round trips (the read that "
-        f"missed and took the herd lock, the save), about {waits:.2f} ms of its {cold:.2f} ms at this run's "
+        f"missed, the claim, the save), about {waits:.2f} ms of its {cold:.2f} ms at this run's "
         f"{trip:.3f} ms a round trip (the listing's `MGET` floor less its attach floor); the plain "
         f"page + count takes {plain:.2f} ms, and the cold read less its round trips "
         f"{(cold - waits) / plain:.2f}{X} that."

@@ -155,7 +155,5 @@ def build_region(
         on_load=lambda key, seconds: stats.loaded(namespace.mangle(key), seconds),
         claims=claims,
         on_save=counting.count_sets,
-        on_read=counting.count_reads,
-        on_error=lambda: stats.add(errors=1),
     )
     return Region(label, region, store, stats, namespace, client)

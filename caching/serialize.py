@@ -193,10 +193,6 @@ class PlainRegion(CacheRegion):
             payloads.append(stored[2] if fresh else NO_VALUE)
         return payloads
 
-    def stored_value(self, value: Any) -> bytes:
-        """The bytes ``set(key, value)`` would store under any key."""
-        return self._serialized_payload(value, self._gen_metadata())
-
     def stored(self, mapping: Mapping[str, Any]) -> dict[str, bytes]:
         """What ``set_multi(mapping)`` would store: each stored key and its bytes."""
         metadata = self._gen_metadata()

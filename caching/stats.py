@@ -395,9 +395,7 @@ class StatsProxy(ProxyBackend):
     def _shapes(self, keys: Iterable[str]) -> list[Shape]:
         return [shape for k in keys if (shape := self._shape(k)) is not _GUARD]
 
-    def count_reads(self, keys: Sequence[str], values: Sequence[Any], seconds: float) -> None:
-        """Count a read of stored ``keys`` that returned ``values`` (None or ``NO_VALUE``
-        when missing) in ``seconds``: here, or by a script that reads around the proxies."""
+    def _count_reads(self, keys: Sequence[str], values: Sequence[Any], seconds: float) -> None:
         if _uncounted.get():
             return
         known = self._known.get
@@ -420,7 +418,7 @@ class StatsProxy(ProxyBackend):
         started = time.perf_counter()
         values = self._call(method, *(args or (keys,)))
         elapsed = time.perf_counter() - started
-        self.count_reads(keys, [values] if args else values, elapsed)
+        self._count_reads(keys, [values] if args else values, elapsed)
         return values
 
     def count_sets(self, keys: Iterable[str]) -> None:
@@ -441,7 +439,7 @@ class StatsProxy(ProxyBackend):
         except Exception:
             self.stats.add(errors=1)
             raise
-        self.count_reads(keys, values, time.perf_counter() - started)
+        self._count_reads(keys, values, time.perf_counter() - started)
         return values
 
     def get_multi(self, keys: Sequence[str]) -> Any:

@@ -58,13 +58,6 @@ class Reply(NamedTuple):  # a tuple: made on every backend call
 NOT_MADE = Reply(False)
 
 
-class Claim(NamedTuple):
-    """A herd lock this process holds on a single Redis server: its stored key and token."""
-
-    lock: str
-    token: str
-
-
 @dataclass(slots=True)
 class Lookup:
     """The outcome of reading one key: a hit with its data, or a miss."""
@@ -88,8 +81,6 @@ class Store:
         on_load: Callable[[str, float], None] = lambda key, seconds: None,
         claims: RedisClaims | None = None,
         on_save: Callable[[Iterable[str]], None] = lambda keys: None,
-        on_read: Callable[[Sequence[str], Sequence[Any], float], None] = lambda keys, values, seconds: None,
-        on_error: Callable[[], None] = lambda: None,
     ) -> None:
         self.label = label
         self.region = region
@@ -98,8 +89,6 @@ class Store:
         self._claims = claims  # a miss in two requests on a single Redis server...
         self._chain = region.backend  # ...while no proxy is wrapped around the region: it must see all
         self._on_save = on_save  # stored keys written around the proxies (by the claims)
-        self._on_read = on_read  # stored keys read around the proxies (by the look), their values, seconds
-        self._on_error = on_error  # a script around the proxies failed
         self._everything = everything  # a stored-key pattern matching the whole namespace
         self._local_locks = NameRegistry(lambda key: threading.Lock())
         self._lock = threading.Lock()
@@ -122,15 +111,12 @@ class Store:
         loader (the herd lock) and then read what it stored.
         """
         request = [(key, guards)]
-        (lookup,), claim = self._look(request)
-        if lookup.hit and claim is None:
+        (lookup,) = self.fetch(request)
+        if lookup.hit:
             if (value := use(lookup.data)) is not MISS:
                 return value
             self._on_bad_entry()  # read as a miss: the load overwrites it
-        loads, uses = (lambda missing: {key: load()}), {key: use}
-        if claim is not None:  # the read found a miss and took its herd lock
-            return self._load_claimed(request, [lookup], claim, loads, uses)[key]
-        return self._read_locked(request, [lookup], loads, uses)[key]
+        return self._read_locked(request, [lookup], lambda missing: {key: load()}, {key: use})[key]
 
     def read_together(
         self,
@@ -142,9 +128,7 @@ class Store:
         :meth:`read_through`, the missing ones loaded together by ``load(missing keys)``."""
         plain = [(key, guards) for key, guards, _ in requests]
         uses = {key: use for key, _, use in requests}
-        lookups, claim = self._look(plain)
-        if claim is not None:
-            return self._load_claimed(plain, lookups, claim, load, uses)
+        lookups = self.fetch(plain)
         values = self._hits(lookups, uses)
         if len(values) == len(lookups):
             return values
@@ -174,7 +158,8 @@ class Store:
     ) -> dict[str, Any]:
         """Requests that missed, under the first one's herd lock: read again (a loader may
         have stored them meanwhile), then load and store what is still missing."""
-        if self._claimable() and all(lookup.tokens is not None for lookup in lookups):
+        claimable = self._claims is not None and self.region.backend is self._chain
+        if claimable and all(lookup.tokens is not None for lookup in lookups):
             claimed = self._read_claimed(requests, lookups, load, uses)
             if claimed.made:
                 return claimed.value
@@ -184,42 +169,6 @@ class Store:
             with uncounted():
                 lookups = self.fetch(requests)
             return self._complete(lookups, load, uses, count_bad=False)
-
-    def _claimable(self) -> bool:
-        """Whether misses go through :mod:`caching.redis_claims`: a single Redis server, and
-        no proxy of the app's wrapped around the region since (it must see every read)."""
-        return self._claims is not None and self.region.backend is self._chain
-
-    def _look(self, requests: Sequence[tuple[str, Sequence[str]]]) -> tuple[list[Lookup], Claim | None]:
-        """:meth:`fetch`; where misses are claimed, the same read takes the first key's herd
-        lock when anything it reads is missing, and arms the missing guards with a fresh
-        token: then the :class:`Claim` to load under is returned too."""
-        if not self._claimable():
-            return self.fetch(requests), None
-        assert self._claims is not None
-        guards, reads = self._reads(requests)
-        armed = self.region.stored_value(secrets.randbits(63))
-        started = time.perf_counter()
-        reply = self._script("read", self._claims.look, reads[0], reads, len(requests), armed)
-        if not reply.made:  # the backend rests (fetch returns at once) or refused the script
-            return self.fetch(requests), None
-        token, raw = reply.value
-        self._on_read(reads, raw, time.perf_counter() - started)
-        claim = None if token is None else Claim(reads[0], token)
-        lookups: list[Lookup] = []
-        try:
-            lookups = self._lookups(requests, guards, self.region.payloads(raw))
-        finally:  # a guard Redis holds but the region sees as expired is armed by the claim path
-            if claim is not None and (not lookups or any(lookup.arming for lookup in lookups)):
-                self._release(claim, {})
-                claim = None
-        return lookups, claim
-
-    def _reads(self, requests: Sequence[tuple[str, Sequence[str]]]) -> tuple[list[str], list[str]]:
-        """The guards of ``requests``, and the stored keys a script reads: the keys, then the guards."""
-        mangle = self.region.key_mangler or (lambda name: name)
-        guards = _guards(requests)
-        return guards, [mangle(key) for key, _ in requests] + [mangle(guard) for guard in guards]
 
     def _read_claimed(
         self,
@@ -232,61 +181,28 @@ class Store:
         herd lock, arm and look again in one; save and unlock in the other.
         Not made when another loader holds the lock or the backend failed."""
         assert self._claims is not None
-        guards, reads = self._reads(requests)
+        mangle = self.region.key_mangler or (lambda name: name)
+        guards = _guards(requests)
         arming: dict[str, int] = {}
         for lookup in lookups:
             arming.update(lookup.arming)
-        lock = reads[0]
-        reply = self._script("lock", self._claims.claim, lock, reads, self.region.stored(arming))
+        lock = mangle(requests[0][0])
+        reads = [mangle(key) for key, _ in requests] + [mangle(guard) for guard in guards]
+        reply = self._call("lock", self._claims.claim, lock, reads, self.region.stored(arming))
         if not reply.made or reply.value is None:
             return NOT_MADE
         token, raw = reply.value
-        claim = Claim(lock, token)
-        try:
-            lookups = self._lookups(requests, guards, self.region.payloads(raw))
-        except BaseException:
-            self._release(claim, {})
-            raise
-        return Reply(True, self._load_claimed(requests, lookups, claim, load, uses, count_bad=False))
-
-    def _load_claimed(
-        self,
-        requests: Sequence[tuple[str, Sequence[str]]],
-        lookups: Sequence[Lookup],
-        claim: Claim,
-        load: Callable[[list[str]], Mapping[str, tuple[Any, Any]]],
-        uses: Mapping[str, Callable[[Any], Any]],
-        count_bad: bool = True,
-    ) -> dict[str, Any]:
-        """Under a claimed herd lock, with every missing guard armed: the hits, the misses
-        loaded; then the loaded entries saved and the lock released in one request."""
+        lookups = self._lookups(requests, guards, self.region.payloads(raw))
         entries: dict[str, bytes] = {}
         try:
-            values = self._hits(lookups, uses, count_bad)
+            values = self._hits(lookups, uses, count_bad=False)
             misses = [lookup for lookup in lookups if lookup.key not in values]
             if misses:  # stored only where every guard read back armed: the tokens hold
                 entries = self.region.stored(self._load(misses, load, values))
-            return values
+            return Reply(True, values)
         finally:  # a failed load too: waiters must not sit out the lock's timeout
-            self._release(claim, entries)
-
-    def _release(self, claim: Claim, entries: dict[str, bytes]) -> None:
-        assert self._claims is not None
-        if self._script("write", self._claims.release, claim.lock, claim.token, entries).made:
-            self._on_save(entries)
-
-    def _script(self, operation: str, method: Callable[..., Any], *args: Any) -> Reply:
-        """:meth:`_call` of one of the claims' scripts, its failure counted: it skips the
-        proxies that count the other calls' failures."""
-
-        def counted(*args: Any) -> Any:
-            try:
-                return method(*args)
-            except Exception:
-                self._on_error()
-                raise
-
-        return self._call(operation, counted, *args)
+            if self._call("write", self._claims.release, lock, token, entries).made:
+                self._on_save(entries)
 
     def _complete(
         self,

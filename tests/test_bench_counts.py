@@ -3,7 +3,7 @@
 The bench's report prints the same counts through the same helper
 (``bench.counts``); here they are the issues' targets at the bench's scale:
 a warm get and a warm listing of 50 are one Redis request and no SQL, a
-cold one one statement and two Redis requests, a save one Redis request for all its keys and
+cold one one statement and three Redis requests, a save one Redis request for all its keys and
 one SELECT of its rows before and after its writes, and the HTTP bench's
 pages a fixed number of backend calls when warm.
 (tests/test_reads_cost.py checks which keys a warm read asks for,
@@ -77,9 +77,9 @@ def test_a_warm_read_is_one_redis_request_and_no_sql(redis_app, read):
     ],
     ids=["get", "listing of 50"],
 )
-def test_a_cold_read_is_one_statement_and_two_redis_requests(redis_app, redis_url, read, guard):
-    """The read that misses takes the herd lock and arms the guard in the same script; the
-    value is saved and the lock released in another. No lock is left behind."""
+def test_a_cold_read_is_one_statement_and_three_redis_requests(redis_app, redis_url, read, guard):
+    """The read that misses; the herd lock taken, the guard armed and a second look in one
+    script; the value saved and the lock released in another. No lock is left behind."""
     import redis
 
     def forget() -> None:
@@ -88,14 +88,14 @@ def test_a_cold_read_is_one_statement_and_two_redis_requests(redis_app, redis_ur
 
     counts = _counts(read, forget)
 
-    assert (counts.sql, counts.round_trips) == (1, 2)
+    assert (counts.sql, counts.round_trips) == (1, 3)
     assert redis.Redis.from_url(redis_url).keys("_lock*") == []
     db.session.expunge_all()
     assert _counts(read).round_trips == 1  # what the cold read stored is served
 
 
-def test_a_cold_page_and_its_count_are_two_statements_and_two_redis_requests(redis_app, redis_url):
-    """``window``: one read that claims (one herd lock for both), one release."""
+def test_a_cold_page_and_its_count_are_two_statements_and_three_redis_requests(redis_app, redis_url):
+    """``window``: one read, one claim (one herd lock for both), one release."""
     import redis
 
     def forget() -> None:
@@ -104,35 +104,10 @@ def test_a_cold_page_and_its_count_are_two_statements_and_two_redis_requests(red
 
     counts = _counts(lambda: User.cache.window(20, 20, views=1), forget)
 
-    assert (counts.sql, counts.round_trips) == (2, 2)
+    assert (counts.sql, counts.round_trips) == (2, 3)
     assert redis.Redis.from_url(redis_url).keys("_lock*") == []
     db.session.expunge_all()
     assert _counts(lambda: User.cache.window(20, 20, views=1)).round_trips == 1
-
-
-def test_a_miss_whose_guard_the_region_sees_as_invalidated_arms_it_and_stores(redis_app, redis_url):
-    """The look takes the lock for a missing value, but the guard Redis still holds is older
-    than the region's ``invalidate()``: the lock goes back, the claim path arms the guard
-    (four requests), and what it stores is served. No lock is left behind."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    assert User.cache.get(4).id == 4
-    region = caching.regions["default"]
-    (value_key,) = [key for key in client.keys("*user.id[[]4]") if b":gen:" not in key]
-    assert client.exists(b"caching:gen:user.id[4]")
-
-    def forget() -> None:
-        db.session.expunge_all()
-        client.delete(value_key)
-        region.invalidate()
-
-    counts = _counts(lambda: User.cache.get(4), forget)
-
-    assert (counts.sql, counts.round_trips) == (1, 4)
-    assert client.keys("_lock*") == []
-    db.session.expunge_all()
-    assert _counts(lambda: User.cache.get(4)).round_trips == 1
 
 
 def test_a_save_and_commit_is_one_redis_request(redis_app):
