@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import http, slow_patterns
 from .library import World
-from .report import write_report
+from .report import ratio_pairs, write_report
 from .setups import all_setups
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "counts.json").write_text(json.dumps(counts, indent=1))
         profiles = {label: world.profile() for label, world in worlds.items()}
         (args.out / "profile.json").write_text(json.dumps(profiles, indent=1))
+        print("== ratios timed in pairs", file=sys.stderr)
+        pairs = {label: world.pairs(ratio_pairs()) for label, world in worlds.items()}
+        (args.out / "paired.json").write_text(json.dumps(pairs, indent=1))
     if args.no_http:
         notes.append("the HTTP part: --no-http")
     elif shutil.which("wrk") is None:

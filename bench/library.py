@@ -18,7 +18,7 @@ the warm read fetched, plus that.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import instance_state
 from dashboard.extensions import caching, db
 from dashboard.models import Address, User
 
+from . import paired
 from .counts import per_operation, recorded
 from .profile import shares
 from .readers import GET, LISTING, ExampleReader, GistReader, LibraryReader, MemoizeReader, PlainReader
@@ -148,6 +149,18 @@ class World:
             op, reset = self.callables(Case(self.setup.label, group, LibraryReader.name, variant))
             return {"read": f"{group} ({variant})", "shares": shares(op, PARTS, 3000, reset)}
 
+    def pairs(self, wanted: Iterable[tuple[str, tuple[str, str], tuple[str, str]]]) -> dict[str, Any]:
+        """Each wanted ratio, ``(setups' names end with, numerator, denominator)`` as ``(group,
+        label)``, on this setup, timed in pairs (:mod:`bench.paired`); keyed by :func:`pair_name`."""
+        cases = {(case.group, case.label): case for case in plan(self.setup)}
+        found = {}
+        with self.app.app_context():
+            for suffix, top, bottom in wanted:
+                if self.setup.label.endswith(suffix) and top in cases and bottom in cases:
+                    sides = self.callables(cases[top]), self.callables(cases[bottom])
+                    found[pair_name(top, bottom)] = paired.ratio(*sides)
+        return found
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Every case's exact counts, by group and label, the library's region counted."""
         counts: dict[str, dict[str, int]] = {}
@@ -162,6 +175,11 @@ class World:
             move, load = _update(db.session, Address, MOVED_PK, ("user_id", MOVED_USERS))
             counts[f"{UPDATE}{SEPARATOR}{MOVED}"] = vars(per_operation(move, db.engine, reset=load))
         return counts
+
+
+def pair_name(top: tuple[str, ...], bottom: tuple[str, ...]) -> str:
+    """A paired ratio's name: its numerator's and its denominator's parts."""
+    return f"{SEPARATOR.join(top)} ÷ {SEPARATOR.join(bottom)}"
 
 
 def _attach(rows: list[dict[str, Any]]) -> list[Any]:

@@ -10,7 +10,8 @@ listing's guard flushed first, as a commit does). The table grows
 in the pyperf manager process before each size's benchmarks; the workers
 only read it. The size of the largest value the cold page stores, and the
 Redis round trips it makes, are recorded beside the timings
-(``--sizes-out``), exact.
+(``--sizes-out``), exact, with its time over the plain page's timed in
+pairs (:mod:`bench.paired`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyperf
 from sqlalchemy import func, select
@@ -25,6 +27,7 @@ from sqlalchemy import func, select
 from dashboard.extensions import caching, db
 from dashboard.models import User
 
+from . import paired
 from .counts import per_operation, recorded
 from .library import SEPARATOR
 from .setups import Op, Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
@@ -67,13 +70,19 @@ def _timed(loops: int, setup: Setup, size: int, name: str) -> float:
     return loop_seconds(loops, make_app(setup), *operations(size)[name])
 
 
-def cold_page(setup: Setup, size: int) -> dict[str, int]:
-    """Bytes of the largest value a cold page and its count store, and its Redis round trips."""
+def cold_page(setup: Setup, size: int) -> dict[str, Any]:
+    """Bytes of the largest value a cold page and its count store, its Redis round trips, and
+    its time over the plain page + count's, timed in pairs (:mod:`bench.paired`)."""
     with make_app(setup).app_context():
-        op, reset = operations(size)["cold page + count"]
+        ops = operations(size)
+        op, reset = ops["cold page + count"]
         reset()
         stored = max(recorded(caching.regions["default"], op).written.values(), default=0)
-        return {"bytes": stored, "round_trips": per_operation(op, db.engine, reset=reset).round_trips}
+        return {
+            "bytes": stored,
+            "round_trips": per_operation(op, db.engine, reset=reset).round_trips,
+            "paired": paired.ratio(ops["cold page + count"], ops["plain page + count"]),
+        }
 
 
 def main() -> None:
@@ -88,7 +97,7 @@ def main() -> None:
     runner.argparser.add_argument("--sizes-out", type=Path, help="cold page: value, round trips (JSON)")
     args = runner.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    cold: dict[str, dict[str, int]] = {}
+    cold: dict[str, dict[str, Any]] = {}
     setups = all_setups()
     for database in dict.fromkeys(s.database for s in setups):
         on_database = [s for s in setups if s.database == database]

@@ -1,0 +1,26 @@
+"""``bench.paired``: a ratio timed in pairs is the ratio of the work, whatever the resets cost."""
+
+import time
+
+from bench import paired
+
+
+def _work(rounds: int) -> None:
+    total = 0
+    for i in range(rounds):
+        total += i * i
+
+
+def test_twice_the_work_reads_as_twice_the_time():
+    found = paired.ratio((lambda: _work(4000), lambda: None), (lambda: _work(2000), lambda: None), chunks=21)
+
+    assert 1.6 < found["ratio"] < 2.5
+    assert found["low"] <= found["ratio"] <= found["high"]
+
+
+def test_resets_are_not_timed():
+    """A reset that takes longer than the operation, on one side only, changes nothing."""
+    slow_reset = (lambda: _work(1000), lambda: time.sleep(0.0005))
+    found = paired.ratio(slow_reset, (lambda: _work(1000), lambda: None), chunks=21)
+
+    assert 0.7 < found["ratio"] < 1.4
