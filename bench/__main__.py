@@ -24,8 +24,9 @@ QUICK = ["--in-process", "--fast", "-n", "2", "--min-time", "0.02"]  # pyperf: o
 ROUNDS = 3  # passes over every benchmark, one worker process each: see _pyperf
 
 
-def _pyperf(module: str, out: Path, quick: bool, *extra: str) -> None:
-    """Run a pyperf module into ``out/module.json``, in ROUNDS passes appended to one file.
+def _pyperf(module: str, out: Path, quick: bool, *extra: str, first: tuple[str, ...] = ()) -> None:
+    """Run a pyperf module into ``out/module.json``, in ROUNDS passes appended to one file
+    (``first``: arguments for the first pass only).
 
     pyperf runs all of one benchmark's worker processes back to back, so a
     spell of load on this shared machine lands on one benchmark and not on
@@ -35,8 +36,9 @@ def _pyperf(module: str, out: Path, quick: bool, *extra: str) -> None:
     """
     (out / f"{module}.json").unlink(missing_ok=True)  # --append adds to a file from an earlier run
     command = [sys.executable, "-m", f"bench.{module}", "-q", "--append", str(out / f"{module}.json"), *extra]
-    for _ in range(1 if quick else ROUNDS):
-        subprocess.run(command + (QUICK if quick else ["--processes", "1"]), check=True)
+    for index in range(1 if quick else ROUNDS):
+        once = first if index == 0 else ()
+        subprocess.run([*command, *once, *(QUICK if quick else ["--processes", "1"])], check=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         _pyperf("library", args.out, args.quick)
         print("== listing scale (pyperf)", file=sys.stderr)
         sizes = ["--sizes", "1000,10000"] if args.quick else []
-        _pyperf("scale", args.out, args.quick, "--sizes-out", str(args.out / "scale_values.json"), *sizes)
+        values = ("--sizes-out", str(args.out / "scale_values.json"))
+        _pyperf("scale", args.out, args.quick, *sizes, first=values)
         print("== exact counts, profiles", file=sys.stderr)
         worlds = {setup.label: World(setup) for setup in all_setups()}
         counts = {label: world.counts() for label, world in worlds.items()}

@@ -13,21 +13,33 @@ covers. The report holds each ratio target to these paired ratios.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 Op = Callable[[], Any]
+Within = Callable[[], AbstractContextManager[Any]]  # entered around each chunk of one side
 CHUNK_SECONDS = 0.005  # short against a spell, long against the clock's resolution
 CHUNKS, FEWEST, BUDGET = 81, 21, 15.0  # chunks wanted; past BUDGET seconds, FEWEST will do (a cold 1M page)
 
 
-def ratio(top: tuple[Op, Op], bottom: tuple[Op, Op], chunks: int = CHUNKS) -> dict[str, float]:
+def ratio(
+    top: tuple[Op, Op],
+    bottom: tuple[Op, Op],
+    chunks: int = CHUNKS,
+    within: tuple[Within, Within] = (contextlib.nullcontext, contextlib.nullcontext),
+) -> dict[str, float]:
     """``top``'s time over ``bottom``'s, each an ``(operation, untimed reset)``: the median of
     ``chunks`` paired chunks' ratios (fewer past the budget), with the quartiles (``low``,
-    ``high``) to show the spread."""
-    sides = [(top, _loops(*top)), (bottom, _loops(*bottom))]
+    ``high``) to show the spread. ``within`` gives each side a context entered around its
+    chunks, untimed (two apps' contexts, when the two sides read two databases)."""
+    loops = []
+    for side, enter in zip((top, bottom), within):
+        with enter():
+            loops.append(_loops(*side))
     ratios: list[float] = []
     ends = time.monotonic() + BUDGET
     for chunk in range(chunks):
@@ -35,8 +47,8 @@ def ratio(top: tuple[Op, Op], bottom: tuple[Op, Op], chunks: int = CHUNKS) -> di
             break
         seconds = [0.0, 0.0]
         for side in (0, 1) if chunk % 2 == 0 else (1, 0):
-            (operation, reset), loops = sides[side]
-            seconds[side] = _timed(loops, operation, reset)
+            with within[side]():
+                seconds[side] = timed(loops[side], *(top, bottom)[side]) / loops[side]
         ratios.append(seconds[0] / seconds[1])
     low, median, high = statistics.quantiles(ratios, n=4)
     return {"ratio": median, "low": low, "high": high, "chunks": len(ratios)}
@@ -47,17 +59,17 @@ def _loops(operation: Op, reset: Op) -> int:
     reset()
     operation()
     loops = 1
-    while _timed(loops, operation, reset) * loops < CHUNK_SECONDS / 2 and loops < 1 << 16:
+    while timed(loops, operation, reset) < CHUNK_SECONDS / 2 and loops < 1 << 16:
         loops *= 2
     return loops
 
 
-def _timed(loops: int, operation: Op, reset: Op) -> float:
-    """Seconds ``loops`` runs of ``operation`` take, each after an untimed ``reset``, per run."""
+def timed(loops: int, operation: Op, reset: Op) -> float:
+    """Seconds ``loops`` runs of ``operation`` take in all, each after an untimed ``reset``."""
     total = 0.0
     for _ in range(loops):
         reset()
         started = time.perf_counter()
         operation()
         total += time.perf_counter() - started
-    return total / loops
+    return total

@@ -8,10 +8,13 @@ through the cache warm (``window(n/2, 20)``, as the admin's list page
 reads it, and ``filter(offset=n/2, limit=20)`` + ``count()``) and cold (the
 listing's guard flushed first, as a commit does). The table grows
 in the pyperf manager process before each size's benchmarks; the workers
-only read it. The size of the largest value the cold page stores, and the
-Redis round trips it makes, are recorded beside the timings
-(``--sizes-out``), exact, with its time over the plain page's timed in
-pairs (:mod:`bench.paired`).
+only read it. With ``--sizes-out`` (the first of a run's passes), the
+manager also records, per setup and size, the largest value the cold page
+stores and its Redis round trips, exact, and two ratios timed in pairs
+(:mod:`bench.paired`): the cold page over the plain one, and the warm page
+over the same read of a second database's table kept at 1,000 rows (two
+sizes of one table cannot be read alternately; pyperf's medians of the two,
+minutes apart, differed by this machine's changes of speed).
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ from dashboard.models import User
 from . import paired
 from .counts import per_operation, recorded
 from .library import SEPARATOR
-from .setups import Op, Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app
+from .setups import Op, Setup, all_setups, empty_cache, grow_users, loop_seconds, make_app, reference
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
+REFERENCE_ROWS = SIZES[0]  # the rows of the reference table, whose warm page each size's is paired with
 PAGE = 20
 OPERATIONS = (
     "plain page + count",
@@ -70,19 +74,28 @@ def _timed(loops: int, setup: Setup, size: int, name: str) -> float:
     return loop_seconds(loops, make_app(setup), *operations(size)[name])
 
 
-def cold_page(setup: Setup, size: int) -> dict[str, Any]:
-    """Bytes of the largest value a cold page and its count store, its Redis round trips, and
-    its time over the plain page + count's, timed in pairs (:mod:`bench.paired`)."""
-    with make_app(setup).app_context():
+def values(setup: Setup, size: int) -> dict[str, Any]:
+    """Bytes of the largest value a cold page and its count store and its Redis round trips, exact;
+    timed in pairs (:mod:`bench.paired`): its time over the plain page + count's (``paired``), and the
+    warm page + count's over the same read of the reference table of ``REFERENCE_ROWS`` rows
+    (``warm_paired``), which is 1.0 at that size."""
+    app, other = make_app(setup), make_app(reference(setup))
+    with app.app_context():
         ops = operations(size)
-        op, reset = ops["cold page + count"]
-        reset()
-        stored = max(recorded(caching.regions["default"], op).written.values(), default=0)
-        return {
+        read, forget = cold = ops["cold page + count"]
+        forget()
+        stored = max(recorded(caching.regions["default"], read).written.values(), default=0)
+        found = {
             "bytes": stored,
-            "round_trips": per_operation(op, db.engine, reset=reset).round_trips,
-            "paired": paired.ratio(ops["cold page + count"], ops["plain page + count"]),
+            "round_trips": per_operation(read, db.engine, reset=forget).round_trips,
+            "paired": paired.ratio(cold, ops["plain page + count"]),
         }
+    with other.app_context():
+        smaller = operations(REFERENCE_ROWS)["warm page + count"]
+    found["warm_paired"] = paired.ratio(
+        ops["warm page + count"], smaller, within=(app.app_context, other.app_context)
+    )
+    return found
 
 
 def main() -> None:
@@ -94,28 +107,36 @@ def main() -> None:
     )
     runner.argparser.set_defaults(copy_env=True)
     runner.argparser.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    runner.argparser.add_argument("--sizes-out", type=Path, help="cold page: value, round trips (JSON)")
+    runner.argparser.add_argument(
+        "--sizes-out",
+        type=Path,
+        help="measure the cold page's value and round trips and the paired ratios into",
+    )
     args = runner.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    cold: dict[str, dict[str, Any]] = {}
+    measured: dict[str, dict[str, Any]] = {}
+    measure = args.sizes_out and not args.worker  # once a run: exact, or paired (not pyperf's to spread)
     setups = all_setups()
     for database in dict.fromkeys(s.database for s in setups):
         on_database = [s for s in setups if s.database == database]
+        if measure:
+            with make_app(reference(on_database[0])).app_context():
+                grow_users(REFERENCE_ROWS)
         for size in sizes:
-            if not args.worker:  # the manager grows the table and measures the values, exactly
+            if not args.worker:  # the manager grows the table; the workers only read it
                 with make_app(on_database[0]).app_context():
                     grow_users(size)
                 print(f"{database}: {size:,} rows", file=sys.stderr, flush=True)
             for setup in on_database:
-                if not args.worker:
+                if measure:
                     empty_cache(setup)
-                    cold[f"{setup.label}{SEPARATOR}{size}"] = cold_page(setup, size)
+                    measured[f"{setup.label}{SEPARATOR}{size}"] = values(setup, size)
                 for name in OPERATIONS:
                     runner.bench_time_func(
                         f"{setup.label}{SEPARATOR}{size}{SEPARATOR}{name}", _timed, setup, size, name
                     )
-    if args.sizes_out and not args.worker:
-        args.sizes_out.write_text(json.dumps(cold, indent=1))
+    if measure:
+        args.sizes_out.write_text(json.dumps(measured, indent=1))
 
 
 if __name__ == "__main__":

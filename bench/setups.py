@@ -10,18 +10,19 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import redis
 from flask import Flask
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import create_engine, delete, func, insert, make_url, select, text
 
 from dashboard.extensions import caching, db
 from dashboard.models import Address, User
+
+from . import paired
 
 EXPIRATION = 3600
 SQLITE_FILE = Path(tempfile.gettempdir()) / "caching-bench.db"  # shared by pyperf's worker processes
@@ -36,6 +37,7 @@ class Setup:
     backend: str
     database_url: str
     redis_url: str | None
+    namespace: str | None = None  # the region's, when two apps of one setup share a Redis
 
     @property
     def label(self) -> str:
@@ -44,9 +46,14 @@ class Setup:
     def region(self) -> dict[str, Any]:
         """The dogpile region every cache of this setup uses, rivals included."""
         if self.redis_url is None:
-            return {"backend": "dogpile.cache.memory", "expiration_time": EXPIRATION}
-        arguments = {"url": self.redis_url}
-        return {"backend": "dogpile.cache.redis", "expiration_time": EXPIRATION, "arguments": arguments}
+            region: dict[str, Any] = {"backend": "dogpile.cache.memory"}
+        else:
+            region = {"backend": "dogpile.cache.redis", "arguments": {"url": self.redis_url}}
+        return (
+            region
+            | {"expiration_time": EXPIRATION}
+            | ({"namespace": self.namespace} if self.namespace else {})
+        )
 
 
 def all_setups() -> list[Setup]:
@@ -58,6 +65,28 @@ def all_setups() -> list[Setup]:
         for database, url in databases.items()
         for backend, cache in (("memory", None), ("Redis", redis_url))
     ]
+
+
+def reference(setup: Setup) -> Setup:
+    """``setup`` on a second database (created if missing) under a cache namespace of its own: a
+    table kept at one size beside the one that grows, so that reads of the two can be timed in pairs."""
+    url = make_url(setup.database_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database or "")
+        return replace(
+            setup, database_url=f"sqlite:///{path.with_stem(path.stem + '-reference')}", namespace="reference"
+        )
+    name = f"{url.database}_reference"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return replace(
+        setup,
+        database_url=url.set(database=name).render_as_string(hide_password=False),
+        namespace="reference",
+    )
 
 
 @functools.cache
@@ -112,12 +141,7 @@ def grow_users(rows: int, batch: int = 20_000) -> None:
 def loop_seconds(loops: int, app: Flask, operation: Op, reset: Op) -> float:
     """What pyperf's ``bench_time_func`` wants: seconds in ``operation`` over ``loops``, resets left out;
     in ``app``'s context, rolled back after so that no transaction stays open into the next benchmark."""
-    total = 0.0
     with app.app_context():
-        for _ in range(loops):
-            reset()
-            start = time.perf_counter()
-            operation()
-            total += time.perf_counter() - start
+        total = paired.timed(loops, operation, reset)
         db.session.rollback()
     return total
