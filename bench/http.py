@@ -26,6 +26,7 @@ take away bounds how much faster the page can get.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import random
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,14 +49,19 @@ import psutil
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dashboard import create_app
 from dashboard.auth import create_admin
 from dashboard.commands import seed_users
 from dashboard.extensions import caching, db
+from dashboard.models import Address, User
+from dashboard.views.demo import users_and_addresses
 
+from . import paired
 from .counts import warm_view
+from .library import attach_floor
 from .profile import shares
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,10 +242,35 @@ def run(output: Path, quick: bool) -> None:
                 r = pages[path][mode] = _summary(results) | {"sql": counts.sql, "calls": counts.calls}
                 if path == PROFILED:
                     r["read_share"] = read_share(clients[mode], path)
+                    if mode == "on":
+                        r["attach_share"] = attach_share(apps[mode])["ratio"]
                 print(f"  {path:<30} {mode:<3} {r['requests_per_s']:7.0f} req/s  {r['cpu_ms']:.2f} ms CPU")
     result = {"cores": psutil.cpu_count(), "workers": WORKERS, "connections": CONNECTIONS, "users": USERS,
               "seconds": seconds, "rounds": rounds, "pages": pages}  # fmt: skip
     output.write_text(json.dumps(result, indent=1))
+
+
+def attach_share(app: Flask) -> dict[str, float]:
+    """The profiled page's floor (:func:`page_floor`) over its cached read, timed in pairs
+    (:mod:`bench.paired`): whatever a cache stores, a read that gives these objects pays this."""
+    with app.app_context():
+        session = db.session
+        users = [dict(r) for r in session.execute(select(User.__table__).order_by(User.id)).mappings()]
+        addresses = [dict(r) for r in session.execute(select(Address.__table__)).mappings()]
+        floor = functools.partial(page_floor, users, addresses)
+        return paired.ratio((floor, session.expunge_all), (users_and_addresses, session.expunge_all))
+
+
+def page_floor(users: list[dict[str, Any]], addresses: list[dict[str, Any]]) -> list[User]:
+    """The profiled page's users with their addresses from their rows, as the ORM's loader builds
+    them (:func:`bench.library.attach_floor`), each user's collection set: no cache's bookkeeping."""
+    owned = defaultdict(list)
+    for address in attach_floor(addresses, Address):
+        owned[address.user_id].append(address)
+    objects = attach_floor(users)
+    for user in objects:
+        set_committed_value(user, "addresses", owned[user.id])
+    return objects
 
 
 def read_share(client: FlaskClient, path: str, requests: int = 50) -> float:

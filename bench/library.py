@@ -132,10 +132,10 @@ class World:
             return _update(session)
         rows = self.rows[case.group]
         if case.impl == ATTACH:
-            return functools.partial(_attach, rows), expunge
+            return functools.partial(attach_floor, rows), expunge
         if case.impl == MGET:
             client, keys = redis.Redis.from_url(self.setup.redis_url or ""), self.keys[case.group]
-            return lambda: (client.mget(keys), _attach(rows)), expunge
+            return lambda: (client.mget(keys), attach_floor(rows)), expunge
         reader, arg = self.readers[case.impl], ARGS[case.group]
         read = functools.partial(reader.read, case.group, arg)
         if case.variant in ("miss", "cold"):
@@ -182,13 +182,13 @@ def pair_name(top: tuple[str, ...], bottom: tuple[str, ...]) -> str:
     return f"{SEPARATOR.join(top)} ÷ {SEPARATOR.join(bottom)}"
 
 
-def _attach(rows: list[dict[str, Any]]) -> list[Any]:
+def attach_floor(rows: list[dict[str, Any]], model: type = User) -> list[Any]:
     """The floor of a cached read: the same objects put in the identity map as the ORM's loader does.
 
     Built from SQLAlchemy's own primitives (pinned below 2.2, as the library
     is), with none of the library's bookkeeping: no events, no expiry.
     """
-    session, mapper = db.session(), inspect(User)
+    session, mapper = db.session(), inspect(model)
     objects = []
     for row in rows:
         obj = mapper.class_manager.new_instance()

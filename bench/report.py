@@ -380,7 +380,22 @@ def _free_read(path: str, on: dict[str, Any], off: dict[str, Any]) -> str:
         f"time and {off['read_share']:.0%} of an uncached one's. The rest (Flask, the template) is about "
         f"{rest:.2f} ms of the cached request's CPU and stays whatever the cache does, so even a free read "
         f"gives at most {off['cpu_ms'] / rest:.2f}{X} the requests/s of `selectinload`; 2{X} needs the "
-        f"cached read {needs}."
+        f"cached read {needs}.{_floor(on, budget / reading)}"
+    )
+
+
+def _floor(on: dict[str, Any], needed: float) -> str:
+    """What the page's objects cost to attach, against the share of its cached read 2x needs."""
+    share = on.get("attach_share")
+    if share is None:
+        return ""
+    verdict = (
+        "below that floor: out of reach while the page reads ORM objects" if needed < share else "above it"
+    )
+    return (
+        " Attaching its objects alone (its users and addresses put in the identity map as the ORM's "
+        f"loader does, each user's collection set; timed in pairs with the cached read) costs {share:.0%} "
+        f"of the cached read, and {max(needed, 0):.0%} is {verdict}."
     )
 
 

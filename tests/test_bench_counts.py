@@ -14,12 +14,16 @@ that warm pages run no SQL and the users-with-addresses page's three reads.)
 from typing import Any
 
 import pytest
+from sqlalchemy import inspect, select
 
 from bench.counts import per_operation, recorded, warm_view
-from bench.http import log_in, seed
+from bench.http import log_in, page_floor, seed
 from dashboard import create_app
 from dashboard.extensions import caching as demo_caching
 from dashboard.extensions import db as demo_db
+from dashboard.models import Address as DemoAddress
+from dashboard.models import User as DemoUser
+from dashboard.views.demo import users_and_addresses
 from tests.conftest import make_app
 from tests.models import User, caching, db
 
@@ -208,3 +212,28 @@ def test_a_save_costs_one_select_of_the_rows_before_and_after_its_writes(users, 
     db.session.commit()
 
     assert held and [s.split()[0] for s in sql.statements] == statements
+
+
+def _users_and_emails(users: Any) -> list[tuple[int, str, list[str]]]:
+    """Each user's id, name and address emails, read from what is loaded (no SQL)."""
+    rows = []
+    for user in users:
+        assert "addresses" in inspect(user).dict  # loaded: reading it runs no SQL
+        rows.append((user.id, user.username, sorted(a.email for a in user.addresses)))
+    return rows
+
+
+def test_the_addresses_page_floor_builds_the_objects_the_page_reads(bench_site):
+    """The report holds ``/demo/addresses/`` to this floor: it must build what the page's read gives."""
+    session = demo_db.session
+    users = [dict(r) for r in session.execute(select(DemoUser.__table__).order_by(DemoUser.id)).mappings()]
+    addresses = [dict(r) for r in session.execute(select(DemoAddress.__table__)).mappings()]
+
+    built = _users_and_emails(page_floor(users, addresses))
+    session.expunge_all()
+    users_and_addresses()  # warm
+    session.expunge_all()
+    read = _users_and_emails(users_and_addresses())
+
+    assert built == read
+    assert len(read) == 100 and all(emails for *_, emails in read)

@@ -8,6 +8,8 @@ every other write: the blueprint is part of the dashboard (``confine``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -46,12 +48,17 @@ def users_with_views(views: int) -> str:
 
 @bp.get("/addresses/")
 def users_with_addresses() -> str:
+    return render_template(
+        "demo/addresses.html", users=users_and_addresses(), title="Users and their addresses"
+    )
+
+
+def users_and_addresses() -> Sequence[User]:
     """Each user with their addresses, written as without a cache: ``selectinload`` (two
     statements rather than 1 + N), with ``FromCache``. Warm, the users and the addresses
     their ``selectinload`` loaded come from the statement's one entry."""
     stmt = select(User).order_by(User.id).options(selectinload(User.addresses), FromCache(User.cache.label))
-    users = db.session.scalars(stmt).all()
-    return render_template("demo/addresses.html", users=users, title="Users and their addresses")
+    return db.session.scalars(stmt).all()
 
 
 @bp.get("/users/<int:user_id>/")
