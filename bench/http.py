@@ -49,7 +49,7 @@ import psutil
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm.attributes import set_committed_value
 
 from dashboard import create_app
@@ -61,7 +61,7 @@ from dashboard.views.demo import users_and_addresses
 
 from . import paired
 from .counts import warm_view
-from .library import attach_floor
+from .library import attach_floor, table_rows
 from .profile import shares
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,11 +254,9 @@ def attach_share(app: Flask) -> dict[str, float]:
     """The profiled page's floor (:func:`page_floor`) over its cached read, timed in pairs
     (:mod:`bench.paired`): whatever a cache stores, a read that gives these objects pays this."""
     with app.app_context():
-        session = db.session
-        users = [dict(r) for r in session.execute(select(User.__table__).order_by(User.id)).mappings()]
-        addresses = [dict(r) for r in session.execute(select(Address.__table__)).mappings()]
-        floor = functools.partial(page_floor, users, addresses)
-        return paired.ratio((floor, session.expunge_all), (users_and_addresses, session.expunge_all))
+        floor = functools.partial(page_floor, table_rows(User), table_rows(Address))
+        expunge = db.session.expunge_all
+        return paired.ratio((floor, expunge), (users_and_addresses, expunge))
 
 
 def page_floor(users: list[dict[str, Any]], addresses: list[dict[str, Any]]) -> list[User]:

@@ -106,16 +106,12 @@ class World:
                 db.session.commit()
             self.readers = {r.name: r(self.app, setup) for r in READERS}
             self.rows = {
-                GET: self._rows(User.id == GET_PK),
-                LISTING: self._rows(User.views == LIST_VIEWS),
+                GET: table_rows(User, User.id == GET_PK),
+                LISTING: table_rows(User, User.views == LIST_VIEWS),
             }
             library = self.readers[LibraryReader.name]
             self.keys = {q: self._keys(functools.partial(library.read, q, arg)) for q, arg in ARGS.items()}
         self.plain_session = Session(create_engine(setup.database_url))  # an engine the library never saw
-
-    @staticmethod
-    def _rows(*criteria: Any) -> list[dict[str, Any]]:
-        return [dict(r) for r in db.session.execute(select(User.__table__).where(*criteria)).mappings()]
 
     @staticmethod
     def _keys(read: Op) -> list[str]:
@@ -180,6 +176,14 @@ class World:
 def pair_name(top: tuple[str, ...], bottom: tuple[str, ...]) -> str:
     """A paired ratio's name: its numerator's and its denominator's parts."""
     return f"{SEPARATOR.join(top)} ÷ {SEPARATOR.join(bottom)}"
+
+
+def table_rows(model: type, *criteria: Any) -> list[dict[str, Any]]:
+    """The rows of ``model``'s table matching ``criteria``, in primary key order: what
+    :func:`attach_floor` takes."""
+    table = inspect(model).local_table
+    statement = select(table).where(*criteria).order_by(*table.primary_key)
+    return [dict(r) for r in db.session.execute(statement).mappings()]
 
 
 def attach_floor(rows: list[dict[str, Any]], model: type = User) -> list[Any]:

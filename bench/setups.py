@@ -67,9 +67,11 @@ def all_setups() -> list[Setup]:
     ]
 
 
+@functools.cache
 def reference(setup: Setup) -> Setup:
-    """``setup`` on a second database (created if missing) under a cache namespace of its own: a
-    table kept at one size beside the one that grows, so that reads of the two can be timed in pairs."""
+    """``setup`` on a second database (created if missing, once a process) under a cache namespace of
+    its own: a table kept at one size beside the one that grows, so that reads of the two can be timed
+    in pairs."""
     url = make_url(setup.database_url)
     if url.get_backend_name() == "sqlite":
         path = Path(url.database or "")

@@ -14,10 +14,11 @@ that warm pages run no SQL and the users-with-addresses page's three reads.)
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 
 from bench.counts import per_operation, recorded, warm_view
 from bench.http import log_in, page_floor, seed
+from bench.library import table_rows
 from dashboard import create_app
 from dashboard.extensions import caching as demo_caching
 from dashboard.extensions import db as demo_db
@@ -226,10 +227,7 @@ def _users_and_emails(users: Any) -> list[tuple[int, str, list[str]]]:
 def test_the_addresses_page_floor_builds_the_objects_the_page_reads(bench_site):
     """The report holds ``/demo/addresses/`` to this floor: it must build what the page's read gives."""
     session = demo_db.session
-    users = [dict(r) for r in session.execute(select(DemoUser.__table__).order_by(DemoUser.id)).mappings()]
-    addresses = [dict(r) for r in session.execute(select(DemoAddress.__table__)).mappings()]
-
-    built = _users_and_emails(page_floor(users, addresses))
+    built = _users_and_emails(page_floor(table_rows(DemoUser), table_rows(DemoAddress)))
     session.expunge_all()
     users_and_addresses()  # warm
     session.expunge_all()
